@@ -1,0 +1,136 @@
+/**
+ * The compute kernels every model component is written against.
+ *
+ * Two implementations exist: `reference.ts` (plain TypeScript, the ground truth for the
+ * kernel tests) and `native.ts` (the C++17 Node-API addon in `native/`, used by the engine).
+ * Both follow the same contract, documented here.
+ *
+ * Conventions:
+ * - Activations are `Float32Array`, row-major. A "[M, K]" array has M rows of K values.
+ * - Linear weights use the PyTorch `nn.Linear` layout `[N, K]` (out features x in features),
+ *   stored as bf16 bit patterns (`Uint16Array`, widened to f32 on the fly; never copied to f32)
+ *   or as f32.
+ * - Multi-head tensors are `[L, heads * headDim]`: head h occupies columns `h*headDim .. (h+1)*headDim`.
+ * - All accumulation is in f32 (or wider).
+ *
+ * Source: ../shared/spec/deepseek-ocr.md sections 5, 6, 7, 10.
+ */
+
+/** A 2-D weight matrix `[rows, cols]` = `[out, in]`, row-major. */
+export type Weight =
+  | { dtype: "bf16"; data: Uint16Array; rows: number; cols: number }
+  | { dtype: "f32"; data: Float32Array; rows: number; cols: number };
+
+/** Parameters of {@link Kernels.attention}. */
+export interface AttentionParams {
+  /** Independent batches (e.g. SAM windows). q/k/v/out are `batch` contiguous blocks. Default 1. */
+  batch?: number;
+  /** Query rows per batch. */
+  lq: number;
+  /** Key/value rows per batch (for a KV cache: the number of valid cached rows). */
+  lk: number;
+  /** Query heads. */
+  heads: number;
+  /** Key/value heads (GQA). `heads % kvHeads === 0`; query head h uses kv head `floor(h / (heads / kvHeads))`. */
+  kvHeads: number;
+  /** Per-head width. */
+  headDim: number;
+  /** Multiplier of q·kᵀ (usually 1/sqrt(headDim)). Not applied to masks or rel-pos bias. */
+  scale: number;
+  /**
+   * Row stride (elements) of k and v; default `kvHeads * headDim`. Lets a KV cache with spare
+   * capacity be passed as is. Per batch, k/v blocks are `lkCapacity * kStride` apart where
+   * `lkCapacity` defaults to `lk`.
+   */
+  lkCapacity?: number;
+  /**
+   * Causal masking: when set, query row i may attend key rows `j <= causalOffset + i` only.
+   * For prefill use 0; for decode of one row at absolute position p use p.
+   */
+  causalOffset?: number;
+  /** Additive mask `[lq, lk]`, shared by all batches and heads (e.g. the Qwen2 encoder's mixed mask). */
+  mask?: Float32Array;
+  /**
+   * SAM decomposed relative position bias (spec 5.1). Requires `lq === lk === h * w`, row index
+   * `r = y * w + x`. For query (y1, x1) and key (y2, x2) the bias is
+   * `<q_unscaled, tableH[y1 - y2 + h - 1]> + <q_unscaled, tableW[x1 - x2 + w - 1]>`, per head,
+   * with q the unscaled query head vector. `tableH` is `[2h-1, headDim]`, `tableW` `[2w-1, headDim]`
+   * (already resized to that length by the caller).
+   */
+  relPos?: { h: number; w: number; tableH: Float32Array; tableW: Float32Array };
+}
+
+/** Geometry of {@link Kernels.conv2d}. */
+export interface Conv2dParams {
+  /** Input channels, height, width (input is NCHW with N = 1: `[C, H, W]`). */
+  c: number;
+  h: number;
+  w: number;
+  /** Kernel size (square). */
+  k: number;
+  stride: number;
+  pad: number;
+}
+
+/** The kernel set. Every function is synchronous and may use the shared thread pool. */
+export interface Kernels {
+  /** Implementation name, e.g. "native-avx2" or "reference". */
+  readonly name: string;
+  /** Sets the thread count of the (single) thread pool. n >= 1. */
+  setThreads(n: number): void;
+  getThreads(): number;
+
+  /**
+   * y = x · Wᵀ + bias. x `[m, w.cols]`, W `[n = w.rows, w.cols]`, bias `[n]` or null; returns `[m, n]`.
+   * @throws RangeError when `x.length !== m * w.cols` or bias has the wrong length.
+   */
+  linear(x: Float32Array, m: number, w: Weight, bias?: Float32Array | null): Float32Array;
+
+  /** y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis. x `[rows, cols]`; returns a new array. */
+  layerNorm(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    weight: Float32Array,
+    bias: Float32Array,
+    eps: number,
+  ): Float32Array;
+
+  /** y = x / sqrt(mean(x²) + eps) * weight over the last axis. x `[rows, cols]`; returns a new array. */
+  rmsNorm(x: Float32Array, rows: number, cols: number, weight: Float32Array, eps: number): Float32Array;
+
+  /** In place: exact GELU, x · ½(1 + erf(x / √2)). */
+  gelu(x: Float32Array): void;
+  /** In place: quick GELU, x · sigmoid(1.702 x) (CLIP). */
+  quickGelu(x: Float32Array): void;
+  /** In place: SiLU, x · sigmoid(x). */
+  silu(x: Float32Array): void;
+  /** gate := silu(gate) ⊙ up (in place on gate); returns gate. Same lengths. */
+  swiglu(gate: Float32Array, up: Float32Array): Float32Array;
+  /** In place: a += b (same length). */
+  add(a: Float32Array, b: Float32Array): void;
+  /** In place row softmax of x `[rows, cols]`. */
+  softmax(x: Float32Array, rows: number, cols: number): void;
+
+  /**
+   * In place rotary embedding, rotate-half convention (Llama/Qwen2), over the full head width.
+   * x `[L, heads * headDim]`; row i has position `positions[i]`.
+   * inv_freq[j] = 1 / theta^(2j / headDim) (f32), angle = f32(pos * inv_freq[j]),
+   * x1 = x[..j], x2 = x[j + headDim/2]: out1 = x1 cos - x2 sin, out2 = x2 cos + x1 sin.
+   */
+  rope(x: Float32Array, rows: number, heads: number, headDim: number, positions: Int32Array, theta: number): void;
+
+  /**
+   * softmax(scale · q kᵀ + mask + relPos bias) · v with optional causal masking, per batch and head.
+   * q `[batch, lq, heads*headDim]`, k/v `[batch, lkCapacity, kvHeads*headDim]`; returns `[batch, lq, heads*headDim]`.
+   * Softmax in f32 with max subtraction.
+   */
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams): Float32Array;
+
+  /**
+   * 2-D convolution, NCHW with N = 1. x `[c, h, w]`, weight `[out, c * k * k]` (PyTorch `[out, c, k, k]`
+   * flattened), optional bias `[out]`; zero padding `pad` on every side.
+   * Returns `[out, ho, wo]` with ho = floor((h + 2 pad - k) / stride) + 1.
+   */
+  conv2d(x: Float32Array, weight: Weight, bias: Float32Array | null, p: Conv2dParams): Float32Array;
+}

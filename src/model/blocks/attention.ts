@@ -1,0 +1,102 @@
+/**
+ * Multi-head self-attention of the decoder-style transformers (Qwen2 encoder, spec 5.2; DeepSeek
+ * LM with use_mla false = Llama attention, spec 6.2): q/k/v projections (optional biases), GQA,
+ * rotate-half RoPE over the full head width, softmax(q kᵀ / sqrt(headDim) + mask) v, o_proj
+ * without bias.
+ */
+import type { Kernels } from "../../kernels/types.ts";
+import type { LoadContext } from "./context.ts";
+import type { KvCache } from "./kv-cache.ts";
+import { Linear } from "./linear.ts";
+
+/** Dimensions of one attention layer. */
+export interface AttentionDims {
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  ropeTheta: number;
+  /** q/k/v biases (Qwen2: true; DeepSeek LM: attention_bias, false). o_proj never has one. */
+  qkvBias: boolean;
+}
+
+/** Per-call options. */
+export interface AttentionInput {
+  /** Absolute position of each of the m rows (RoPE). */
+  positions: Int32Array;
+  /** Causal masking (LM). With a cache, row i sees cached rows and rows <= i. */
+  causal: boolean;
+  /** Additive `[m, m]` mask (Qwen2 encoder), without a cache only. */
+  mask?: Float32Array;
+  /** KV cache: the new rows' k/v are appended and attention runs over the whole cache. */
+  cache?: KvCache;
+}
+
+/** Self-attention `[m, hidden] -> [m, hidden]`. */
+export class SelfAttention {
+  readonly headDim: number;
+
+  constructor(
+    private readonly k: Kernels,
+    readonly dims: AttentionDims,
+    readonly q: Linear,
+    readonly kProj: Linear,
+    readonly v: Linear,
+    readonly o: Linear,
+  ) {
+    this.headDim = dims.hidden / dims.heads;
+  }
+
+  /** Reads `<prefix>.{q,k,v,o}_proj`. @throws CheckpointError */
+  static load(ctx: LoadContext, prefix: string, dims: AttentionDims): SelfAttention {
+    const headDim = dims.hidden / dims.heads;
+    const kvDim = dims.kvHeads * headDim;
+    return new SelfAttention(
+      ctx.k,
+      dims,
+      Linear.load(ctx, `${prefix}.q_proj`, dims.hidden, dims.hidden, dims.qkvBias),
+      Linear.load(ctx, `${prefix}.k_proj`, dims.hidden, kvDim, dims.qkvBias),
+      Linear.load(ctx, `${prefix}.v_proj`, dims.hidden, kvDim, dims.qkvBias),
+      Linear.load(ctx, `${prefix}.o_proj`, dims.hidden, dims.hidden, false),
+    );
+  }
+
+  /** x `[m, hidden]` (already normed) -> `[m, hidden]`. */
+  forward(x: Float32Array, m: number, input: AttentionInput): Float32Array {
+    const { heads, kvHeads, ropeTheta } = this.dims;
+    const d = this.headDim;
+    const q = this.q.forward(x, m);
+    const kk = this.kProj.forward(x, m);
+    const v = this.v.forward(x, m);
+    this.k.rope(q, m, heads, d, input.positions, ropeTheta);
+    this.k.rope(kk, m, kvHeads, d, input.positions, ropeTheta);
+    const scale = 1 / Math.sqrt(d);
+    let out: Float32Array;
+    if (input.cache) {
+      const cache = input.cache;
+      const before = cache.length;
+      cache.append(kk, v, m);
+      out = this.k.attention(q, cache.k, cache.v, {
+        lq: m,
+        lk: cache.length,
+        lkCapacity: cache.capacity,
+        heads,
+        kvHeads,
+        headDim: d,
+        scale,
+        causalOffset: input.causal ? before : undefined,
+      });
+    } else {
+      out = this.k.attention(q, kk, v, {
+        lq: m,
+        lk: m,
+        heads,
+        kvHeads,
+        headDim: d,
+        scale,
+        causalOffset: input.causal ? 0 : undefined,
+        mask: input.mask,
+      });
+    }
+    return this.o.forward(out, m);
+  }
+}
