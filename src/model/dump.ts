@@ -19,3 +19,19 @@ export class MemoryDump implements DumpSink {
     this.tensors.set(name, { data: data.slice(), shape: [...shape] });
   }
 }
+
+/**
+ * Writes everything a {@link MemoryDump} collected to one safetensors file (F32 and I32 tensors
+ * under the fixtures' names), so it can be diffed against `cases/<case>/tensors.safetensors`.
+ * @throws CheckpointError / file-system errors
+ */
+export async function saveDump(dump: MemoryDump, file: string): Promise<void> {
+  const { writeSafetensors } = await import("../checkpoint/writer.ts");
+  const entries = [...dump.tensors].map(([name, t]) => ({
+    name,
+    dtype: t.data instanceof Int32Array ? ("I32" as const) : ("F32" as const),
+    shape: t.shape,
+    data: t.data,
+  }));
+  writeSafetensors(file, entries);
+}
