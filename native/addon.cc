@@ -1,0 +1,353 @@
+// Node-API bindings of the kernels. src/kernels/native.ts is the only caller; it validates
+// arguments with clear messages, and every binding checks again here (types, integer ranges,
+// exact array lengths) so that no call can make the native code read or write out of bounds.
+// The first argument of every kernel is the ISA level (0 scalar, 1 avx2, 2 avx512); a level this
+// CPU cannot run is refused.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "cpu.h"
+#include "kernels.h"
+#include "pool.h"
+
+namespace {
+
+using dsocr::Isa;
+
+constexpr double kMaxDim = 4294967296.0;  // 2^32: any single dimension
+constexpr size_t kMaxElems = size_t(1) << 40;
+
+class Args {
+ public:
+  explicit Args(const Napi::CallbackInfo& info) : info_(info), env_(info.Env()) {}
+
+  bool ok() const { return ok_; }
+  Napi::Env env() const { return env_; }
+
+  void range_error(const std::string& msg) {
+    if (!ok_) return;
+    Napi::RangeError::New(env_, "dsocr_native: " + msg).ThrowAsJavaScriptException();
+    ok_ = false;
+  }
+  void type_error(const std::string& msg) {
+    if (!ok_) return;
+    Napi::TypeError::New(env_, "dsocr_native: " + msg).ThrowAsJavaScriptException();
+    ok_ = false;
+  }
+
+  Isa isa(size_t i) {
+    int64_t v = integer(i, "isa", 0, 2);
+    if (!ok_) return Isa::Scalar;
+    if (v > static_cast<int>(dsocr::best_isa())) {
+      range_error(std::string("ISA level ") + std::to_string(v) + " is not supported by this CPU");
+      return Isa::Scalar;
+    }
+    return static_cast<Isa>(v);
+  }
+
+  int64_t integer(size_t i, const char* name, double lo = 0, double hi = kMaxDim) {
+    if (!ok_) return 0;
+    Napi::Value v = info_[i];
+    if (!v.IsNumber()) {
+      type_error(std::string(name) + " must be a number");
+      return 0;
+    }
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(std::isfinite(d) && d == std::floor(d) && d >= lo && d <= hi)) {
+      range_error(std::string(name) + " must be an integer in [" + std::to_string(static_cast<int64_t>(lo)) + ", " +
+                  std::to_string(static_cast<int64_t>(hi)) + "], got " + std::to_string(d));
+      return 0;
+    }
+    return static_cast<int64_t>(d);
+  }
+
+  size_t dim(size_t i, const char* name) { return static_cast<size_t>(integer(i, name)); }
+
+  double number(size_t i, const char* name) {
+    if (!ok_) return 0;
+    Napi::Value v = info_[i];
+    if (!v.IsNumber()) {
+      type_error(std::string(name) + " must be a number");
+      return 0;
+    }
+    return v.As<Napi::Number>().DoubleValue();
+  }
+
+  bool boolean(size_t i) { return info_[i].ToBoolean().Value(); }
+
+  bool is_null(size_t i) { return info_[i].IsNull() || info_[i].IsUndefined(); }
+
+  template <class T, napi_typedarray_type K>
+  T* array(size_t i, const char* name, size_t* len, bool nullable) {
+    *len = 0;
+    if (!ok_) return nullptr;
+    Napi::Value v = info_[i];
+    if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != K) {
+      type_error(std::string(name) + " has the wrong type");
+      return nullptr;
+    }
+    auto a = v.As<Napi::TypedArrayOf<T>>();
+    *len = a.ElementLength();
+    return a.Data();
+  }
+
+  float* f32(size_t i, const char* name, size_t expect, bool nullable = false) {
+    size_t len;
+    float* p = array<float, napi_float32_array>(i, name, &len, nullable);
+    if (ok_ && (p || !nullable || !is_null(i)) && len != expect) length_error(name, len, expect);
+    return p;
+  }
+
+  const int32_t* i32(size_t i, const char* name, size_t expect) {
+    size_t len;
+    int32_t* p = array<int32_t, napi_int32_array>(i, name, &len, false);
+    if (ok_ && len != expect) length_error(name, len, expect);
+    return p;
+  }
+
+  // A weight [rows, cols]: Uint16Array (bf16 bits) or Float32Array.
+  dsocr::WeightRef weight(size_t i, const char* name, size_t rows, size_t cols) {
+    dsocr::WeightRef w{nullptr, false, rows, cols};
+    if (!ok_) return w;
+    Napi::Value v = info_[i];
+    size_t len = 0;
+    if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint16_array) {
+      w.data = array<uint16_t, napi_uint16_array>(i, name, &len, false);
+      w.bf16 = true;
+    } else {
+      w.data = array<float, napi_float32_array>(i, name, &len, false);
+    }
+    if (ok_ && len != product(rows, cols)) length_error(name, len, product(rows, cols));
+    return w;
+  }
+
+  size_t product(size_t a, size_t b) {
+    size_t r;
+    if (__builtin_mul_overflow(a, b, &r) || r > kMaxElems) {
+      range_error("dimensions too large");
+      return 0;
+    }
+    return r;
+  }
+  size_t product(size_t a, size_t b, size_t c) { return product(product(a, b), c); }
+  size_t product(size_t a, size_t b, size_t c, size_t d) { return product(product(a, b, c), d); }
+
+ private:
+  void length_error(const char* name, size_t got, size_t expect) {
+    range_error(std::string(name) + " has " + std::to_string(got) + " elements, expected " + std::to_string(expect));
+  }
+
+  const Napi::CallbackInfo& info_;
+  Napi::Env env_;
+  bool ok_ = true;
+};
+
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
+  const dsocr::CpuFeatures& f = dsocr::cpu_features();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("avx2", f.avx2 && f.osAvx);
+  o.Set("fma", f.fma && f.osAvx);
+  o.Set("f16c", f.f16c && f.osAvx);
+  o.Set("avx512f", f.avx512f && f.osAvx512);
+  o.Set("avx512bw", f.avx512bw && f.osAvx512);
+  o.Set("avx512dq", f.avx512dq && f.osAvx512);
+  o.Set("avx512vl", f.avx512vl && f.osAvx512);
+  o.Set("avx512bf16", f.avx512bf16 && f.osAvx512);
+  o.Set("avx512vnni", f.avx512vnni && f.osAvx512);
+  o.Set("model", f.model);
+  o.Set("bestIsa", static_cast<int>(dsocr::best_isa()));
+  return o;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Args a(info);
+  int64_t n = a.integer(0, "threads", 1, 1024);
+  if (a.ok()) dsocr::pool::set_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), dsocr::pool::threads());
+}
+
+Napi::Value DefaultThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), dsocr::pool::default_threads());
+}
+
+// linear(isa, x, m, w, n, k, bias | null, out)
+Napi::Value Linear(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t m = a.dim(2, "m"), n = a.dim(4, "n"), k = a.dim(5, "k");
+  const float* x = a.f32(1, "x", a.product(m, k));
+  dsocr::WeightRef w = a.weight(3, "weight", n, k);
+  const float* bias = a.f32(6, "bias", n, true);
+  float* out = a.f32(7, "out", a.product(m, n));
+  if (a.ok()) dsocr::linear(isa, x, m, w, bias, out);
+  return info.Env().Undefined();
+}
+
+// layerNorm(isa, x, rows, cols, weight, bias, eps, out)
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  const float* x = a.f32(1, "x", a.product(rows, cols));
+  const float* w = a.f32(4, "weight", cols);
+  const float* b = a.f32(5, "bias", cols);
+  double eps = a.number(6, "eps");
+  float* out = a.f32(7, "out", a.product(rows, cols));
+  if (a.ok()) dsocr::layer_norm(isa, x, rows, cols, w, b, static_cast<float>(eps), out);
+  return info.Env().Undefined();
+}
+
+// rmsNorm(isa, x, rows, cols, weight, eps, out)
+Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  const float* x = a.f32(1, "x", a.product(rows, cols));
+  const float* w = a.f32(4, "weight", cols);
+  double eps = a.number(5, "eps");
+  float* out = a.f32(6, "out", a.product(rows, cols));
+  if (a.ok()) dsocr::rms_norm(isa, x, rows, cols, w, static_cast<float>(eps), out);
+  return info.Env().Undefined();
+}
+
+// softmax(isa, x, rows, cols)
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  float* x = a.f32(1, "x", a.product(rows, cols));
+  if (a.ok()) dsocr::softmax(isa, x, rows, cols);
+  return info.Env().Undefined();
+}
+
+// unary(isa, x)
+template <void (*F)(Isa, float*, size_t)>
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t len = 0;
+  float* x = a.array<float, napi_float32_array>(1, "x", &len, false);
+  if (a.ok()) F(isa, x, len);
+  return info.Env().Undefined();
+}
+
+// binary(isa, a, b): a op= b, same lengths
+template <void (*F)(Isa, float*, const float*, size_t)>
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t len = 0;
+  float* x = a.array<float, napi_float32_array>(1, "a", &len, false);
+  const float* y = a.f32(2, "b", len);
+  if (a.ok()) F(isa, x, y, len);
+  return info.Env().Undefined();
+}
+
+// rope(isa, x, rows, heads, headDim, positions, invFreq)
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t rows = a.dim(2, "rows"), heads = a.dim(3, "heads"), hd = a.dim(4, "headDim");
+  if (a.ok() && hd % 2 != 0) a.range_error("headDim must be even");
+  float* x = a.f32(1, "x", a.product(rows, heads, hd));
+  const int32_t* pos = a.i32(5, "positions", rows);
+  const float* inv = a.f32(6, "invFreq", hd / 2);
+  if (a.ok()) dsocr::rope(isa, x, rows, heads, hd, pos, inv);
+  return info.Env().Undefined();
+}
+
+// attention(isa, q, k, v, out, batch, lq, lk, heads, kvHeads, headDim, lkCapacity, causal,
+//           causalOffset, scale, mask | null, relH | null, relW | null, relh, relw)
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Args a(info);
+  dsocr::AttentionArgs p{};
+  Isa isa = a.isa(0);
+  p.batch = a.dim(5, "batch");
+  p.lq = a.dim(6, "lq");
+  p.lk = a.dim(7, "lk");
+  p.heads = a.dim(8, "heads");
+  p.kv_heads = a.dim(9, "kvHeads");
+  p.d = a.dim(10, "headDim");
+  p.cap = a.dim(11, "lkCapacity");
+  p.causal = a.boolean(12);
+  p.causal_offset = a.integer(13, "causalOffset", 0, 9007199254740991.0);
+  p.scale = static_cast<float>(a.number(14, "scale"));
+  if (!a.ok()) return info.Env().Undefined();
+  if (p.kv_heads == 0 || p.heads % p.kv_heads != 0) a.range_error("heads must be a multiple of kvHeads (>= 1)");
+  if (p.cap < p.lk) a.range_error("lkCapacity must be >= lk");
+  p.q = a.f32(1, "q", a.product(p.batch, p.lq, p.heads, p.d));
+  p.k = a.f32(2, "k", a.product(p.batch, p.cap, p.kv_heads, p.d));
+  p.v = a.f32(3, "v", a.product(p.batch, p.cap, p.kv_heads, p.d));
+  p.out = a.f32(4, "out", a.product(p.batch, p.lq, p.heads, p.d));
+  p.mask = a.f32(15, "mask", a.product(p.lq, p.lk), true);
+  if (a.ok() && !a.is_null(16)) {
+    p.rel_h = a.dim(18, "relPos.h");
+    p.rel_w = a.dim(19, "relPos.w");
+    if (a.ok() && (p.rel_h == 0 || p.rel_w == 0 || a.product(p.rel_h, p.rel_w) != p.lq || p.lq != p.lk))
+      a.range_error("relPos needs lq == lk == h * w");
+    if (a.ok()) {
+      p.rel_h_table = a.f32(16, "relPos.tableH", a.product(2 * p.rel_h - 1, p.d));
+      p.rel_w_table = a.f32(17, "relPos.tableW", a.product(2 * p.rel_w - 1, p.d));
+    }
+  }
+  if (a.ok()) dsocr::attention(isa, p);
+  return info.Env().Undefined();
+}
+
+// conv2d(isa, x, c, h, w, k, stride, pad, weight, outChannels, bias | null, out)
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  Args a(info);
+  dsocr::Conv2dArgs p{};
+  Isa isa = a.isa(0);
+  p.c = a.dim(2, "c");
+  p.h = a.dim(3, "h");
+  p.w = a.dim(4, "w");
+  p.k = a.dim(5, "k");
+  p.stride = a.dim(6, "stride");
+  p.pad = a.dim(7, "pad");
+  size_t oc = a.dim(9, "outChannels");
+  if (!a.ok()) return info.Env().Undefined();
+  if (p.k == 0 || p.stride == 0) a.range_error("k and stride must be >= 1");
+  if (a.ok() && (p.h + 2 * p.pad < p.k || p.w + 2 * p.pad < p.k)) a.range_error("kernel larger than padded input");
+  if (!a.ok()) return info.Env().Undefined();
+  size_t ho = (p.h + 2 * p.pad - p.k) / p.stride + 1, wo = (p.w + 2 * p.pad - p.k) / p.stride + 1;
+  p.x = a.f32(1, "x", a.product(p.c, p.h, p.w));
+  p.weight = a.weight(8, "weight", oc, a.product(p.c, p.k, p.k));
+  p.bias = a.f32(10, "bias", oc, true);
+  p.out = a.f32(11, "out", a.product(oc, ho, wo));
+  a.product(a.product(ho, wo), a.product(p.c, p.k, p.k));  // im2col size
+  if (a.ok()) dsocr::conv2d(isa, p);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("defaultThreads", Napi::Function::New(env, DefaultThreads));
+  exports.Set("linear", Napi::Function::New(env, Linear));
+  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
+  exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("gelu", Napi::Function::New(env, Unary<dsocr::gelu>));
+  exports.Set("quickGelu", Napi::Function::New(env, Unary<dsocr::quick_gelu>));
+  exports.Set("silu", Napi::Function::New(env, Unary<dsocr::silu>));
+  exports.Set("swiglu", Napi::Function::New(env, Binary<dsocr::swiglu>));
+  exports.Set("add", Napi::Function::New(env, Binary<dsocr::add>));
+  exports.Set("rope", Napi::Function::New(env, Rope));
+  exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(dsocr_native, Init)

@@ -1,0 +1,286 @@
+// attention: out = softmax(scale * q k^T + mask + relpos) v, per batch and query head, GQA
+// (query head h reads kv head h / (heads / kv_heads)), optional causal limit
+// (row i sees keys j <= causal_offset + i), f32 throughout. One copy per ISA (isa_foreach.h).
+//
+// - lq <= SMALL_LQ (decode): one task per (batch, head); per query row a score row over the keys
+//   (dot products read the KV cache in place, row stride kv_heads*d, batches lkCapacity rows
+//   apart), exact softmax with max subtraction, then out = sum_j p_j v_j / sum_j p_j.
+// - otherwise (prefill, vision) flash-style tiles: per batch chunk, K is packed into k-major
+//   panels of MR keys and V into rows padded to a multiple of NR (f32 copies of the activations,
+//   at most KV_BUDGET floats per chunk, kept in the calling thread's scratch); one task per (batch, head, block of BQ
+//   queries) walks the keys in blocks of BK:
+//     S^T[j][i] = k_j . q_i              (micro-kernel, A = packed K, B = q block transposed)
+//     s = scale * S^T + mask^T + relH^T[j / w] + relW^T[j % w], causal lanes = -inf
+//     m' = max(m, max_j s); p = exp(s - m'); l = l * exp(m - m') + sum_j p; O = O * exp(m - m')
+//     O += P V                           (micro-kernel, A = S^T, B = packed V)
+//   and finally out = O / l. Memory per thread: one BK x BQ score tile, O (BQ x d) and the
+//   rel-pos tables (BQ x (h + w)); never O(L^2). Every output depends only on its task, so the
+//   result does not depend on the thread count.
+#include "gemm-inl.h"
+
+namespace dsocr {
+namespace DSOCR_NS {
+namespace {
+
+constexpr size_t BQ = VW == 1 ? 16 : 96;           // queries per task
+constexpr size_t BK = MR * (VW == 1 ? 32 : 40);    // keys per block (a multiple of MR)
+constexpr size_t SMALL_LQ = 4;
+constexpr size_t KV_BUDGET = size_t(8) << 20;      // floats of packed K/V per batch chunk
+
+// sum_c a[c] * b[c] (f32, two vector accumulators).
+DSOCR_INLINE float dotf(const float* a, const float* b, size_t d) {
+  VT s0 = V::zero(), s1 = V::zero();
+  size_t c = 0;
+  for (; c + 2 * VW <= d; c += 2 * VW) {
+    s0 = V::fma(V::load(a + c), V::load(b + c), s0);
+    s1 = V::fma(V::load(a + c + VW), V::load(b + c + VW), s1);
+  }
+  for (; c + VW <= d; c += VW) s0 = V::fma(V::load(a + c), V::load(b + c), s0);
+  if (c < d) {
+    int t = static_cast<int>(d - c);
+    s1 = V::fma(V::loadn(a + c, t), V::loadn(b + c, t), s1);
+  }
+  return V::hsum(V::add(s0, s1));
+}
+
+void attn_small(const AttentionArgs& a) {
+  const size_t d = a.d, qw = a.heads * d, kw = a.kv_heads * d, group = a.heads / a.kv_heads;
+  const size_t lq = a.lq, lk = a.lk;
+  const size_t rh = a.rel_h_table ? a.rel_h : 0, rw = a.rel_h_table ? a.rel_w : 0;
+  pool::parallel_for(a.batch * a.heads, [&](size_t t) {
+    size_t b = t / a.heads, h = t % a.heads, g = h / group;
+    float* sc = pool::scratch_as<float>(0, lk + VW);
+    float* acc = pool::scratch_as<float>(1, round_up(d, VW));
+    float* rel = pool::scratch_as<float>(2, rh + rw + 1);
+    const float* kb = a.k + b * a.cap * kw + g * d;
+    const float* vb = a.v + b * a.cap * kw + g * d;
+    for (size_t i = 0; i < lq; ++i) {
+      const float* qi = a.q + (b * lq + i) * qw + h * d;
+      float* oi = a.out + (b * lq + i) * qw + h * d;
+      size_t last = lk;  // number of visible keys
+      if (a.causal) {
+        int64_t lim = a.causal_offset + static_cast<int64_t>(i) + 1;
+        last = lim <= 0 ? 0 : std::min<size_t>(lk, static_cast<size_t>(lim));
+      }
+      if (rh) {
+        size_t y1 = i / rw, x1 = i % rw;
+        for (size_t y2 = 0; y2 < rh; ++y2) rel[y2] = dotf(qi, a.rel_h_table + (y1 + rh - 1 - y2) * d, d);
+        for (size_t x2 = 0; x2 < rw; ++x2) rel[rh + x2] = dotf(qi, a.rel_w_table + (x1 + rw - 1 - x2) * d, d);
+      }
+      float mx = -std::numeric_limits<float>::infinity();
+      for (size_t j = 0; j < last; ++j) {
+        float s = dotf(qi, kb + j * kw, d) * a.scale;
+        if (a.mask) s += a.mask[i * lk + j];
+        if (rh) s += rel[j / rw] + rel[rh + j % rw];
+        sc[j] = s;
+        mx = std::max(mx, s);
+      }
+      VT vm = V::set1(mx), vs = V::zero();
+      size_t j = 0;
+      for (; j + VW <= last; j += VW) {
+        VT p = V::exp(V::sub(V::load(sc + j), vm));
+        V::store(sc + j, p);
+        vs = V::add(vs, p);
+      }
+      float sum = V::hsum(vs);
+      if (j < last) {
+        int tl = static_cast<int>(last - j);
+        V::storen(sc + j, V::exp(V::sub(V::loadn(sc + j, tl), vm)), tl);
+        for (; j < last; ++j) sum += sc[j];
+      }
+      for (size_t c = 0; c < d; ++c) acc[c] = 0.f;
+      for (j = 0; j < last; ++j) {
+        VT p = V::set1(sc[j]);
+        const float* vj = vb + j * kw;
+        size_t c = 0;
+        for (; c + VW <= d; c += VW) V::store(acc + c, V::fma(p, V::load(vj + c), V::load(acc + c)));
+        for (; c < d; ++c) acc[c] += sc[j] * vj[c];
+      }
+      for (size_t c = 0; c < d; ++c) oi[c] = acc[c] / sum;
+    }
+  });
+}
+
+void attn_tiled(const AttentionArgs& a) {
+  const size_t d = a.d, kw = a.kv_heads * d, group = a.heads / a.kv_heads;
+  const size_t lq = a.lq, lk = a.lk;
+  const size_t dpad = round_up(d, NR);
+  const size_t kpan = ceil_div(lk, MR);
+  const size_t kp_stride = kpan * MR * d, vp_stride = lk * dpad, kv_stride = kp_stride + vp_stride;
+  const size_t nqb = ceil_div(lq, BQ);
+  const size_t lqpad = nqb * BQ + BQ + NR;
+  const float ninf = -std::numeric_limits<float>::infinity();
+
+  // The additive mask, transposed to [lk][lqpad] (zero padded) so that it is read along queries.
+  // Per-call buffers live in the calling thread's scratch (slots 5, 6; tasks use 0-4).
+  float* mask_t = nullptr;
+  if (a.mask) {
+    mask_t = pool::scratch_as<float>(5, lk * lqpad);
+    const size_t jb = 64;
+    pool::parallel_for(ceil_div(lk, jb), [&](size_t t) {
+      const size_t j0 = t * jb, j1 = std::min(lk, j0 + jb);
+      for (size_t j = j0; j < j1; ++j) std::fill(mask_t + j * lqpad + lq, mask_t + (j + 1) * lqpad, 0.f);
+      for (size_t i = 0; i < lq; ++i)
+        for (size_t j = j0; j < j1; ++j) mask_t[j * lqpad + i] = a.mask[i * lk + j];
+    });
+  }
+
+  const size_t bchunk =
+      std::max<size_t>(1, std::min(a.batch, KV_BUDGET / std::max<size_t>(1, a.kv_heads * kv_stride)));
+  float* kv = pool::scratch_as<float>(6, bchunk * a.kv_heads * kv_stride);
+
+  for (size_t b0 = 0; b0 < a.batch; b0 += bchunk) {
+    size_t bc = std::min(bchunk, a.batch - b0);
+    // Pack K (k-major panels of MR keys) and V (rows padded to dpad) of every (batch, kv head).
+    pool::parallel_for(bc * a.kv_heads, [&](size_t t) {
+      size_t bl = t / a.kv_heads, g = t % a.kv_heads, b = b0 + bl;
+      float* kp = kv + t * kv_stride;
+      float* vp = kp + kp_stride;
+      pack_panels<MR>(a.k + b * a.cap * kw + g * d, kw, lk, 0, d, kp);
+      const float* vs = a.v + b * a.cap * kw + g * d;
+      for (size_t j = 0; j < lk; ++j) {
+        float* dst = vp + j * dpad;
+        std::memcpy(dst, vs + j * kw, d * sizeof(float));
+        for (size_t c = d; c < dpad; ++c) dst[c] = 0.f;
+      }
+    });
+
+    pool::parallel_for(bc * a.heads * nqb, [&, b0](size_t t) {
+      // Local copies (the hot loops below must not re-read captured references).
+      const size_t d = a.d, lq = a.lq, lk = a.lk, qw = a.heads * d, rh = a.rel_h_table ? a.rel_h : 0;
+      const size_t rw = a.rel_h_table ? a.rel_w : 0, dpad = round_up(d, NR);
+      const float* const q = a.q;
+      const size_t qb = t % nqb, h = (t / nqb) % a.heads, bl = t / (nqb * a.heads);
+      const size_t b = b0 + bl, g = h / group;
+      const float* kp = kv + (bl * a.kv_heads + g) * kv_stride;
+      const float* vp = kp + kp_stride;
+      const size_t q0 = qb * BQ, bq = std::min(BQ, lq - q0);
+      const size_t bqp = round_up(bq, NR);  // score tile width (queries, padded)
+      const size_t nv = bqp / VW;
+
+      float* qt = pool::scratch_as<float>(0, d * bqp);         // q block transposed: [d][bqp]
+      float* st = pool::scratch_as<float>(1, BK * bqp + MR + NR);  // score tile S^T: [BK][bqp]
+      float* o = pool::scratch_as<float>(2, BQ * dpad);        // output accumulator: [bq][dpad]
+      float* vec = pool::scratch_as<float>(3, 6 * bqp);        // m, l, msafe, alpha, iota, lsum
+      float* relt = pool::scratch_as<float>(4, (rh + rw) * bqp + 1);  // relH^T [rh][bqp], relW^T [rw][bqp]
+      float *m = vec, *l = vec + bqp, *ms = vec + 2 * bqp, *al = vec + 3 * bqp, *iota = vec + 4 * bqp;
+
+      std::fill(qt, qt + d * bqp, 0.f);
+      for (size_t i = 0; i < bq; ++i) {
+        const float* qi = q + (b * lq + q0 + i) * qw + h * d;
+        for (size_t c = 0; c < d; ++c) qt[c * bqp + i] = qi[c];
+      }
+      std::fill(o, o + bq * dpad, 0.f);
+      for (size_t i = 0; i < bqp; ++i) {
+        m[i] = ninf;
+        l[i] = 0.f;
+        iota[i] = static_cast<float>(i);
+      }
+      if (rh) {
+        std::fill(relt, relt + (rh + rw) * bqp, 0.f);
+        for (size_t i = 0; i < bq; ++i) {
+          const float* qi = q + (b * lq + q0 + i) * qw + h * d;
+          size_t y1 = (q0 + i) / rw, x1 = (q0 + i) % rw;
+          for (size_t y2 = 0; y2 < rh; ++y2) relt[y2 * bqp + i] = dotf(qi, a.rel_h_table + (y1 + rh - 1 - y2) * d, d);
+          for (size_t x2 = 0; x2 < rw; ++x2)
+            relt[(rh + x2) * bqp + i] = dotf(qi, a.rel_w_table + (x1 + rw - 1 - x2) * d, d);
+        }
+      }
+
+      size_t kend = lk;  // keys visible to the block's last row
+      if (a.causal) {
+        int64_t lim = a.causal_offset + static_cast<int64_t>(q0 + bq);
+        kend = lim <= 0 ? 0 : std::min<size_t>(lk, static_cast<size_t>(lim));
+      }
+      const VT vscale = V::set1(a.scale);
+      for (size_t j0 = 0; j0 < kend; j0 += BK) {
+        const size_t kb = std::min(BK, kend - j0);
+        // S^T = K_block . Q^T
+        const size_t kpn = ceil_div(kb, MR);
+        for (size_t ir = 0; ir < kpn; ++ir)
+          for (size_t jr = 0; jr < bqp / NR; ++jr)
+            ukernel(static_cast<int>(d), kp + (j0 / MR + ir) * d * MR, MR, qt + jr * NR, bqp,
+                    st + ir * MR * bqp + jr * NR, bqp, MR, NR, false);
+        // Scores and the block maximum.
+        const bool need_causal = a.causal && static_cast<int64_t>(j0 + kb - 1) > a.causal_offset + static_cast<int64_t>(q0);
+        size_t y2 = rh ? j0 / rw : 0, x2 = rh ? j0 % rw : 0;
+        for (size_t v = 0; v < nv; ++v) V::store(al + v * VW, V::set1(ninf));  // block max (temporarily in al)
+        for (size_t j = 0; j < kb; ++j) {
+          float* srow = st + j * bqp;
+          const float* mrow = mask_t ? mask_t + (j0 + j) * lqpad + q0 : nullptr;
+          const float* hrow = relt + y2 * bqp;
+          const float* wrow = relt + (rh + x2) * bqp;
+          const VT thr = V::set1(static_cast<float>(static_cast<int64_t>(j0 + j) - a.causal_offset - static_cast<int64_t>(q0)));
+          for (size_t v = 0; v < nv; ++v) {
+            VT s = V::mul(V::load(srow + v * VW), vscale);
+            if (mrow) s = V::add(s, V::load(mrow + v * VW));
+            if (rh) s = V::add(s, V::add(V::load(hrow + v * VW), V::load(wrow + v * VW)));
+            if (need_causal) s = V::lt_select(V::load(iota + v * VW), thr, V::set1(ninf), s);
+            V::store(srow + v * VW, s);
+            V::store(al + v * VW, V::max(V::load(al + v * VW), s));
+          }
+          if (rh && ++x2 == rw) {
+            x2 = 0;
+            ++y2;
+          }
+        }
+        // New running max, the rescale factor, the max used for the exponentials (0 if -inf).
+        for (size_t v = 0; v < nv; ++v) {
+          VT mold = V::load(m + v * VW);
+          VT mnew = V::max(mold, V::load(al + v * VW));
+          VT msafe = V::lt_select(mnew, V::set1(-std::numeric_limits<float>::max()), V::zero(), mnew);
+          V::store(m + v * VW, mnew);
+          V::store(ms + v * VW, msafe);
+          V::store(al + v * VW, V::exp(V::sub(mold, msafe)));
+        }
+        // p = exp(s - m'), l = l * alpha + sum p (the block sums are gathered in lsum).
+        float* lsum = iota + bqp;
+        for (size_t v = 0; v < nv; ++v) V::store(lsum + v * VW, V::zero());
+        for (size_t j = 0; j < kb; ++j) {
+          float* srow = st + j * bqp;
+          for (size_t v = 0; v < nv; ++v) {
+            VT e = V::exp(V::sub(V::load(srow + v * VW), V::load(ms + v * VW)));
+            V::store(srow + v * VW, e);
+            V::store(lsum + v * VW, V::add(V::load(lsum + v * VW), e));
+          }
+        }
+        for (size_t v = 0; v < nv; ++v)
+          V::store(l + v * VW, V::fma(V::load(l + v * VW), V::load(al + v * VW), V::load(lsum + v * VW)));
+        if (j0 > 0) {
+          for (size_t i = 0; i < bq; ++i) {
+            if (al[i] == 1.f) continue;
+            const VT f = V::set1(al[i]);
+            float* orow = o + i * dpad;
+            for (size_t c = 0; c < dpad; c += VW) V::store(orow + c, V::mul(V::load(orow + c), f));
+          }
+        }
+        // O += P V
+        const size_t qgroups = ceil_div(bq, MR);
+        for (size_t ir = 0; ir < qgroups; ++ir)
+          for (size_t jr = 0; jr < dpad / NR; ++jr)
+            ukernel(static_cast<int>(kb), st + ir * MR, bqp, vp + j0 * dpad + jr * NR, dpad,
+                    o + ir * MR * dpad + jr * NR, dpad, static_cast<int>(std::min<size_t>(MR, bq - ir * MR)), NR,
+                    true);
+      }
+      for (size_t i = 0; i < bq; ++i) {
+        float* oi = a.out + (b * lq + q0 + i) * qw + h * d;
+        const float* src = o + i * dpad;
+        const float li = l[i];
+        for (size_t c = 0; c < d; ++c) oi[c] = src[c] / li;
+      }
+    });
+  }
+}
+
+void attention(const AttentionArgs& a) {
+  if (a.batch == 0 || a.lq == 0 || a.heads == 0 || a.d == 0) return;
+  if (a.lq <= SMALL_LQ) {
+    attn_small(a);
+  } else {
+    attn_tiled(a);
+  }
+}
+
+}  // namespace
+}  // namespace DSOCR_NS
+}  // namespace dsocr

@@ -1,0 +1,97 @@
+/**
+ * The `dsocr` command line: `dsocr <pdf|image>... --model <dir>` (the main job) and
+ * `dsocr make-random` (a random-weight checkpoint for demos and benchmarks).
+ */
+import { availableParallelism } from "node:os";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_DPI, DEFAULT_PAGE_OPTIONS } from "../pipeline/options.ts";
+
+function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer (got "${v}")`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max} (got ${n})`);
+    return n;
+  };
+}
+
+function numArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a number between ${min} and ${max} (got "${v}")`);
+    }
+    return n;
+  };
+}
+
+function windowArg(v: string): number | "all" {
+  if (v === "all") return "all";
+  return intArg("--ngram-window", 1)(v);
+}
+
+const program = new Command();
+program
+  .name("dsocr")
+  .enablePositionalOptions()
+  .description(
+    "DeepSeek-OCR 2 on the CPU: turn PDFs and images into markdown (<name>.md) and structured pages (<name>.json).",
+  )
+  .argument("[inputs...]", "PDF or image files")
+  .option("-m, --model <dir>", "checkpoint directory (config.json + safetensors, Hugging Face layout)")
+  .option("-o, --out <dir>", "output directory for <name>.md and <name>.json", "dsocr-out")
+  .option(
+    "-p, --prompt <prompt>",
+    "document | free | figure | describe | locate:<text> | custom text with <image>",
+    DEFAULT_PAGE_OPTIONS.prompt,
+  )
+  .option(
+    "--max-tiles <n>",
+    "0 = global view only (crop_mode off), 2..6 = up to n local 768-px tiles",
+    intArg("--max-tiles", 0, 6),
+    DEFAULT_PAGE_OPTIONS.maxTiles,
+  )
+  .option(
+    "--max-tokens <n>",
+    "most tokens generated per page",
+    intArg("--max-tokens", 1),
+    DEFAULT_PAGE_OPTIONS.maxTokens,
+  )
+  .option("--ngram-size <n>", "n-gram repetition guard length, 0 = off", intArg("--ngram-size", 0), 20)
+  .option(
+    "--ngram-window <n|all>",
+    "search the last n generated ids (<td>/</td> allowed) or 'all' ids incl. the prompt (as HF infer())",
+    windowArg,
+    50,
+  )
+  .option("--dpi <n>", "PDF render resolution", intArg("--dpi", 18, 1200), DEFAULT_DPI)
+  .addOption(new Option("--precision <p>", "compute precision").choices(["f32"]).default("f32"))
+  .option("--threads <n>", "compute threads", intArg("--threads", 1, 1024), availableParallelism())
+  .option(
+    "--temperature <t>",
+    "sample with this temperature instead of greedy decoding",
+    numArg("--temperature", 0, 100),
+  )
+  .option("--top-p <p>", "nucleus sampling mass (with --temperature)", numArg("--top-p", 0, 1), 1)
+  .option("--seed <n>", "sampling seed", intArg("--seed", 0), 0)
+  .option("--json", "print the result as one JSON object on stdout")
+  .option("--dump <dir>", "write intermediate tensors (fixture names) to <dir> as safetensors")
+  .action(async (inputs: string[], opts) => {
+    const { runCli } = await import("./run.ts");
+    process.exitCode = await runCli(inputs, opts);
+  });
+
+program
+  .command("make-random")
+  .description("write a random-weight checkpoint (real tensor names and shapes) for demos and benchmarks")
+  .addOption(new Option("--preset <name>", "model preset").choices(["tiny-v2", "full-v2"]))
+  .option("--config <file>", "use this config.json instead of a preset")
+  .requiredOption("--out <dir>", "checkpoint directory to write")
+  .option("--seed <n>", "random seed", intArg("--seed", 0), 0)
+  .action(async (opts) => {
+    const { runMakeRandom } = await import("./make-random.ts");
+    process.exitCode = await runMakeRandom(opts);
+  });
+
+program.showHelpAfterError("(run dsocr --help for usage)");
+await program.parseAsync(process.argv);

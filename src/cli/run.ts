@@ -1,0 +1,133 @@
+/**
+ * The main job behind `dsocr <inputs...>`: every page of every input through the engine, one
+ * `<name>.md` + `<name>.json` per input in `--out`, or one JSON object on stdout with `--json`.
+ * A bad input gets a one-line error naming it; the others go on; the exit code says whether all
+ * succeeded.
+ */
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { MemoryDump, saveDump } from "../model/dump.ts";
+import { type DocumentRecord, outputName, type PageRecord, pageRecord, writeDocument } from "../pipeline/document.ts";
+import { OcrEngine } from "../pipeline/engine.ts";
+import { openInput } from "../pipeline/inputs.ts";
+import type { PageOptions } from "../pipeline/options.ts";
+
+/** Parsed command-line options (see main.ts). */
+export interface CliOptions {
+  model?: string;
+  out: string;
+  prompt: string;
+  maxTiles: number;
+  maxTokens: number;
+  ngramSize: number;
+  ngramWindow: number | "all";
+  dpi: number;
+  precision: string;
+  threads: number;
+  temperature?: number;
+  topP: number;
+  seed: number;
+  json?: boolean;
+  dump?: string;
+}
+
+const errorLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0];
+
+/**
+ * Runs the job. @returns the process exit code: 0 all inputs done, 1 some failed, 2 usage error.
+ */
+export async function runCli(inputs: string[], opts: CliOptions): Promise<number> {
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  if (inputs.length === 0) {
+    log("dsocr: no input files (try: dsocr file.pdf --model <checkpoint dir>; dsocr --help)");
+    return 2;
+  }
+  if (!opts.model) {
+    log("dsocr: --model <dir> is required (a DeepSeek-OCR 2 checkpoint directory; for a demo: npm run demo)");
+    return 2;
+  }
+  if (!existsSync(opts.model) || !statSync(opts.model).isDirectory()) {
+    log(`dsocr: --model ${opts.model}: not a directory`);
+    return 2;
+  }
+  const pageOptions: PageOptions = {
+    prompt: opts.prompt,
+    maxTiles: opts.maxTiles,
+    maxTokens: opts.maxTokens,
+    ngram: { size: opts.ngramSize, window: opts.ngramWindow },
+    sampling:
+      opts.temperature && opts.temperature > 0
+        ? { temperature: opts.temperature, topP: opts.topP, seed: opts.seed }
+        : undefined,
+  };
+  let engine: OcrEngine;
+  try {
+    engine = OcrEngine.load(opts.model, { threads: opts.threads });
+  } catch (e) {
+    log(`dsocr: cannot load model: ${errorLine(e)}`);
+    return 2;
+  }
+  const settings = {
+    prompt: opts.prompt,
+    max_tiles: opts.maxTiles,
+    max_tokens: opts.maxTokens,
+    ngram_size: opts.ngramSize,
+    ngram_window: opts.ngramWindow,
+    dpi: opts.dpi,
+    precision: opts.precision,
+    threads: engine.kernels.getThreads(),
+    kernels: engine.kernels.name,
+  };
+  if (!opts.json) mkdirSync(opts.out, { recursive: true });
+  if (opts.dump) mkdirSync(opts.dump, { recursive: true });
+  const documents: DocumentRecord[] = [];
+  const errors: { input: string; error: string }[] = [];
+  try {
+    for (const input of inputs) {
+      const name = outputName(input);
+      try {
+        const src = await openInput(input, opts.dpi);
+        const pages: PageRecord[] = [];
+        try {
+          for (let i = 0; i < src.pageCount; i++) {
+            const img = await src.page(i);
+            const dumper = opts.dump ? new MemoryDump() : undefined;
+            const r = engine.recognize(img, pageOptions, { dumper });
+            if (dumper && opts.dump) await saveDump(dumper, join(opts.dump, `${name}.p${i + 1}.safetensors`));
+            pages.push(pageRecord(i + 1, r));
+            log(
+              `${input}: page ${i + 1}/${src.pageCount}: ${r.tokens.length} tokens${r.finished ? "" : " (no EOS: token limit reached)"}, ${(r.timings.encode + r.timings.prefill + r.timings.decode).toFixed(2)} s`,
+            );
+          }
+        } finally {
+          src.close();
+        }
+        const doc: DocumentRecord = { input: resolve(input), model: resolve(opts.model), settings, pages };
+        documents.push(doc);
+        if (!opts.json) {
+          const written = await writeDocument(opts.out, name, doc);
+          log(`${input}: wrote ${written.join(", ")}`);
+        }
+      } catch (e) {
+        errors.push({ input, error: errorLine(e) });
+        log(`dsocr: ${input}: ${errorLine(e)}`);
+      }
+    }
+  } finally {
+    engine.close();
+  }
+  if (opts.json) {
+    const allPages = documents.flatMap((d) => d.pages);
+    const out: Record<string, unknown> = { documents, errors };
+    if (allPages.length === 1) {
+      out.tokens = allPages[0].tokens;
+      out.text = allPages[0].raw;
+    }
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  }
+  if (errors.length > 0) {
+    log(`dsocr: ${errors.length} of ${inputs.length} input(s) failed`);
+    return 1;
+  }
+  return 0;
+}

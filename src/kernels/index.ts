@@ -1,0 +1,29 @@
+/**
+ * Kernel selection. `getKernels()` returns the native kernels (C++ addon, best ISA level of this
+ * CPU, or the lower level named by DSOCR_ISA). `DSOCR_KERNELS=reference` selects the plain
+ * TypeScript reference kernels instead (slow; for debugging and for machines without a compiler).
+ */
+import { createNativeKernels } from "./native.ts";
+import { referenceKernels } from "./reference.ts";
+import type { Kernels } from "./types.ts";
+
+export type { IsaLevel } from "./native.ts";
+export { cpuFeatures, createNativeKernels, defaultIsa, nativeAvailable, supportedIsaLevels } from "./native.ts";
+export { referenceKernels } from "./reference.ts";
+export type { AttentionParams, Conv2dParams, Kernels, Weight } from "./types.ts";
+
+let native: Kernels | null = null;
+
+/**
+ * The kernels the engine should use. Throws (with the advice to run `npm run build:native`) when
+ * the addon is not built, unless DSOCR_KERNELS=reference asks for the reference kernels.
+ */
+export function getKernels(): Kernels {
+  const sel = process.env.DSOCR_KERNELS;
+  if (sel === "reference") return referenceKernels;
+  if (sel !== undefined && sel !== "" && sel !== "native") {
+    throw new Error(`DSOCR_KERNELS must be "native" or "reference", got "${sel}"`);
+  }
+  if (!native) native = createNativeKernels();
+  return native;
+}

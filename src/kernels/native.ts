@@ -1,0 +1,397 @@
+/**
+ * The native kernels: the C++17 Node-API addon built from `native/` (`npm run build:native`,
+ * output `build/Release/dsocr_native.node`), wrapped in the {@link Kernels} contract.
+ *
+ * - One binary carries a portable scalar path and AVX2+FMA and AVX-512 paths; the level is picked
+ *   at run time from the CPU's features (cpuid). `DSOCR_ISA=scalar|avx2|avx512` selects a lower
+ *   level (a level above what the CPU supports falls back to the best supported one).
+ * - `DSOCR_THREADS=n` sets the initial size of the addon's single thread pool (default: the CPUs
+ *   this process may run on); `setThreads(n)` changes it later. The pool is shared by all
+ *   kernel objects.
+ * - Every argument is validated here (RangeError / TypeError with a clear message) before the
+ *   addon is called; the addon checks the sizes again, so it never reads out of bounds.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ropeInvFreq } from "./reference.ts";
+import type { AttentionParams, Conv2dParams, Kernels, Weight } from "./types.ts";
+
+export type IsaLevel = "scalar" | "avx2" | "avx512";
+
+/** ISA levels in increasing order (the addon's numbering). */
+export const ISA_LEVELS: readonly IsaLevel[] = ["scalar", "avx2", "avx512"];
+
+/** CPU features as detected by the addon (cpuid + OS support of the register state). */
+export interface CpuFeatures {
+  avx2: boolean;
+  fma: boolean;
+  f16c: boolean;
+  avx512f: boolean;
+  avx512bw: boolean;
+  avx512dq: boolean;
+  avx512vl: boolean;
+  avx512bf16: boolean;
+  avx512vnni: boolean;
+  /** CPU model name (cpuid brand string, else /proc/cpuinfo or os.cpus()). */
+  model: string;
+  /** Best ISA level the kernels can use on this CPU. */
+  bestIsa: IsaLevel;
+}
+
+type F32 = Float32Array;
+type Nullable<T> = T | null;
+
+/** The raw addon (see native/addon.cc). First argument of every kernel: ISA level 0..2. */
+interface Addon {
+  cpuFeatures(): Omit<CpuFeatures, "bestIsa"> & { bestIsa: number };
+  setThreads(n: number): void;
+  getThreads(): number;
+  defaultThreads(): number;
+  linear(
+    isa: number,
+    x: F32,
+    m: number,
+    w: Uint16Array | F32,
+    n: number,
+    k: number,
+    bias: Nullable<F32>,
+    out: F32,
+  ): void;
+  layerNorm(isa: number, x: F32, rows: number, cols: number, w: F32, b: F32, eps: number, out: F32): void;
+  rmsNorm(isa: number, x: F32, rows: number, cols: number, w: F32, eps: number, out: F32): void;
+  softmax(isa: number, x: F32, rows: number, cols: number): void;
+  gelu(isa: number, x: F32): void;
+  quickGelu(isa: number, x: F32): void;
+  silu(isa: number, x: F32): void;
+  swiglu(isa: number, gate: F32, up: F32): void;
+  add(isa: number, a: F32, b: F32): void;
+  rope(isa: number, x: F32, rows: number, heads: number, headDim: number, pos: Int32Array, invFreq: F32): void;
+  attention(
+    isa: number,
+    q: F32,
+    k: F32,
+    v: F32,
+    out: F32,
+    batch: number,
+    lq: number,
+    lk: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    lkCapacity: number,
+    causal: boolean,
+    causalOffset: number,
+    scale: number,
+    mask: Nullable<F32>,
+    tableH: Nullable<F32>,
+    tableW: Nullable<F32>,
+    relH: number,
+    relW: number,
+  ): void;
+  conv2d(
+    isa: number,
+    x: F32,
+    c: number,
+    h: number,
+    w: number,
+    k: number,
+    stride: number,
+    pad: number,
+    weight: Uint16Array | F32,
+    outChannels: number,
+    bias: Nullable<F32>,
+    out: F32,
+  ): void;
+}
+
+/** Repository root (this file is src/kernels/native.ts). */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** Where `npm run build:native` puts the addon. */
+export const ADDON_PATH = join(ROOT, "build", "Release", "dsocr_native.node");
+
+let addon: Addon | null = null;
+
+/** Loads the addon once. Throws an Error that says to run `npm run build:native` when it is missing. */
+export function loadAddon(): Addon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  let a: Addon;
+  try {
+    a = require(ADDON_PATH) as Addon;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw new Error(
+      `dsocr: the native kernels are not available (${why}). Build them with \`npm run build:native\` ` +
+        "(or set DSOCR_KERNELS=reference to use the slow TypeScript reference kernels).",
+      { cause: e },
+    );
+  }
+  const t = process.env.DSOCR_THREADS;
+  if (t !== undefined && t !== "") {
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`DSOCR_THREADS must be a positive integer, got "${t}"`);
+    a.setThreads(n);
+  }
+  addon = a;
+  return a;
+}
+
+/** True when the addon is built and loads. */
+export function nativeAvailable(): boolean {
+  try {
+    loadAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fallbackModel(): string {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
+    if (m) return m[1].trim();
+  } catch {
+    // not Linux
+  }
+  return cpus()[0]?.model ?? "unknown";
+}
+
+/** CPU features and model name. */
+export function cpuFeatures(): CpuFeatures {
+  const f = loadAddon().cpuFeatures();
+  return { ...f, model: f.model || fallbackModel(), bestIsa: ISA_LEVELS[f.bestIsa] };
+}
+
+/** The ISA levels this CPU can run, lowest first (always includes "scalar"). */
+export function supportedIsaLevels(): IsaLevel[] {
+  return ISA_LEVELS.slice(0, loadAddon().cpuFeatures().bestIsa + 1);
+}
+
+/** The level used by default: the best supported, or DSOCR_ISA if that is lower. */
+export function defaultIsa(): IsaLevel {
+  const best = loadAddon().cpuFeatures().bestIsa;
+  const env = process.env.DSOCR_ISA;
+  if (env === undefined || env === "") return ISA_LEVELS[best];
+  const want = ISA_LEVELS.indexOf(env as IsaLevel);
+  if (want < 0) throw new RangeError(`DSOCR_ISA must be one of ${ISA_LEVELS.join(", ")}, got "${env}"`);
+  return ISA_LEVELS[Math.min(want, best)];
+}
+
+// ---- argument checks --------------------------------------------------------------------------
+
+function checkDim(fn: string, name: string, v: number, min = 0): void {
+  if (!Number.isSafeInteger(v) || v < min)
+    throw new RangeError(`${fn}: ${name} must be an integer >= ${min}, got ${v}`);
+}
+
+function checkF32(fn: string, name: string, a: unknown, expected?: number): asserts a is F32 {
+  if (!(a instanceof Float32Array)) throw new TypeError(`${fn}: ${name} must be a Float32Array`);
+  if (expected !== undefined && a.length !== expected) {
+    throw new RangeError(`${fn}: ${name} has ${a.length} values, expected ${expected}`);
+  }
+}
+
+function checkWeight(fn: string, w: Weight): void {
+  checkDim(fn, "weight.rows", w.rows);
+  checkDim(fn, "weight.cols", w.cols);
+  if (w.dtype === "bf16") {
+    if (!(w.data instanceof Uint16Array)) throw new TypeError(`${fn}: a bf16 weight needs a Uint16Array`);
+  } else if (w.dtype === "f32") {
+    if (!(w.data instanceof Float32Array)) throw new TypeError(`${fn}: an f32 weight needs a Float32Array`);
+  } else {
+    throw new TypeError(`${fn}: unknown weight dtype ${(w as { dtype: unknown }).dtype}`);
+  }
+  if (w.data.length !== w.rows * w.cols) {
+    throw new RangeError(`${fn}: weight data has ${w.data.length} values, expected ${w.rows}x${w.cols}`);
+  }
+}
+
+const invFreqCache = new Map<string, F32>();
+
+function invFreq(headDim: number, theta: number): F32 {
+  const key = `${headDim}:${theta}`;
+  let f = invFreqCache.get(key);
+  if (!f) {
+    f = ropeInvFreq(headDim, theta);
+    invFreqCache.set(key, f);
+  }
+  return f;
+}
+
+/** Native kernels at the given ISA level (default: {@link defaultIsa}). */
+export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
+  const A = loadAddon();
+  const level = ISA_LEVELS.indexOf(isa);
+  if (level < 0) throw new RangeError(`unknown ISA level "${isa}"`);
+  if (level > A.cpuFeatures().bestIsa) throw new RangeError(`this CPU cannot run the ${isa} kernels`);
+
+  return {
+    name: `native-${isa}`,
+    setThreads(n: number) {
+      checkDim("setThreads", "n", n, 1);
+      A.setThreads(n);
+    },
+    getThreads: () => A.getThreads(),
+
+    linear(x, m, w, bias) {
+      checkDim("linear", "m", m);
+      checkWeight("linear", w);
+      checkF32("linear", "x", x);
+      if (x.length !== m * w.cols) throw new RangeError(`linear: x has ${x.length} values, expected ${m}x${w.cols}`);
+      if (bias !== undefined && bias !== null) checkF32("linear", "bias", bias, w.rows);
+      const y = new Float32Array(m * w.rows);
+      A.linear(level, x, m, w.data, w.rows, w.cols, bias ?? null, y);
+      return y;
+    },
+
+    layerNorm(x, rows, cols, weight, bias, eps) {
+      checkDim("layerNorm", "rows", rows);
+      checkDim("layerNorm", "cols", cols);
+      checkF32("layerNorm", "x", x, rows * cols);
+      checkF32("layerNorm", "weight", weight, cols);
+      checkF32("layerNorm", "bias", bias, cols);
+      const y = new Float32Array(rows * cols);
+      A.layerNorm(level, x, rows, cols, weight, bias, eps, y);
+      return y;
+    },
+
+    rmsNorm(x, rows, cols, weight, eps) {
+      checkDim("rmsNorm", "rows", rows);
+      checkDim("rmsNorm", "cols", cols);
+      checkF32("rmsNorm", "x", x, rows * cols);
+      checkF32("rmsNorm", "weight", weight, cols);
+      const y = new Float32Array(rows * cols);
+      A.rmsNorm(level, x, rows, cols, weight, eps, y);
+      return y;
+    },
+
+    gelu(x) {
+      checkF32("gelu", "x", x);
+      A.gelu(level, x);
+    },
+    quickGelu(x) {
+      checkF32("quickGelu", "x", x);
+      A.quickGelu(level, x);
+    },
+    silu(x) {
+      checkF32("silu", "x", x);
+      A.silu(level, x);
+    },
+    swiglu(gate, up) {
+      checkF32("swiglu", "gate", gate);
+      checkF32("swiglu", "up", up);
+      if (gate.length !== up.length) throw new RangeError("swiglu: gate and up differ in length");
+      A.swiglu(level, gate, up);
+      return gate;
+    },
+    add(a, b) {
+      checkF32("add", "a", a);
+      checkF32("add", "b", b);
+      if (a.length !== b.length) throw new RangeError("add: lengths differ");
+      A.add(level, a, b);
+    },
+
+    softmax(x, rows, cols) {
+      checkDim("softmax", "rows", rows);
+      checkDim("softmax", "cols", cols);
+      checkF32("softmax", "x", x, rows * cols);
+      A.softmax(level, x, rows, cols);
+    },
+
+    rope(x, rows, heads, headDim, positions, theta) {
+      checkDim("rope", "rows", rows);
+      checkDim("rope", "heads", heads);
+      checkDim("rope", "headDim", headDim);
+      if (headDim % 2 !== 0) throw new RangeError(`rope: headDim must be even, got ${headDim}`);
+      checkF32("rope", "x", x, rows * heads * headDim);
+      if (!(positions instanceof Int32Array)) throw new TypeError("rope: positions must be an Int32Array");
+      if (positions.length !== rows)
+        throw new RangeError(`rope: positions has ${positions.length} values, expected ${rows}`);
+      if (!(typeof theta === "number" && theta > 0)) throw new RangeError(`rope: theta must be > 0, got ${theta}`);
+      A.rope(level, x, rows, heads, headDim, positions, invFreq(headDim, theta));
+    },
+
+    attention(q, k, v, p: AttentionParams) {
+      const fn = "attention";
+      const batch = p.batch ?? 1;
+      const { lq, lk, heads, kvHeads, headDim: d, scale } = p;
+      const cap = p.lkCapacity ?? lk;
+      checkDim(fn, "batch", batch);
+      checkDim(fn, "lq", lq);
+      checkDim(fn, "lk", lk);
+      checkDim(fn, "heads", heads, 1);
+      checkDim(fn, "kvHeads", kvHeads, 1);
+      checkDim(fn, "headDim", d, 1);
+      checkDim(fn, "lkCapacity", cap);
+      if (heads % kvHeads !== 0)
+        throw new RangeError(`${fn}: heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
+      if (cap < lk) throw new RangeError(`${fn}: lkCapacity (${cap}) must be >= lk (${lk})`);
+      if (typeof scale !== "number" || !Number.isFinite(scale)) throw new RangeError(`${fn}: scale must be finite`);
+      const causal = p.causalOffset !== undefined;
+      if (causal) checkDim(fn, "causalOffset", p.causalOffset as number);
+      checkF32(fn, "q", q, batch * lq * heads * d);
+      checkF32(fn, "k", k, batch * cap * kvHeads * d);
+      checkF32(fn, "v", v, batch * cap * kvHeads * d);
+      if (p.mask !== undefined && p.mask !== null) checkF32(fn, "mask", p.mask, lq * lk);
+      const rel = p.relPos;
+      if (rel) {
+        checkDim(fn, "relPos.h", rel.h, 1);
+        checkDim(fn, "relPos.w", rel.w, 1);
+        if (rel.h * rel.w !== lq || lq !== lk) throw new RangeError(`${fn}: relPos needs lq == lk == h*w`);
+        checkF32(fn, "relPos.tableH", rel.tableH, (2 * rel.h - 1) * d);
+        checkF32(fn, "relPos.tableW", rel.tableW, (2 * rel.w - 1) * d);
+      }
+      const out = new Float32Array(batch * lq * heads * d);
+      A.attention(
+        level,
+        q,
+        k,
+        v,
+        out,
+        batch,
+        lq,
+        lk,
+        heads,
+        kvHeads,
+        d,
+        cap,
+        causal,
+        p.causalOffset ?? 0,
+        scale,
+        p.mask ?? null,
+        rel ? rel.tableH : null,
+        rel ? rel.tableW : null,
+        rel ? rel.h : 0,
+        rel ? rel.w : 0,
+      );
+      return out;
+    },
+
+    conv2d(x, weight, bias, p: Conv2dParams) {
+      const fn = "conv2d";
+      const { c, h, w, k, stride, pad } = p;
+      checkDim(fn, "c", c);
+      checkDim(fn, "h", h);
+      checkDim(fn, "w", w);
+      checkDim(fn, "k", k, 1);
+      checkDim(fn, "stride", stride, 1);
+      checkDim(fn, "pad", pad);
+      checkWeight(fn, weight);
+      checkF32(fn, "x", x);
+      if (x.length !== c * h * w) throw new RangeError(`${fn}: input has ${x.length} values, expected ${c}x${h}x${w}`);
+      if (weight.cols !== c * k * k) {
+        throw new RangeError(`${fn}: weight has ${weight.cols} columns, expected ${c * k * k}`);
+      }
+      if (h + 2 * pad < k || w + 2 * pad < k) throw new RangeError(`${fn}: kernel ${k} larger than the padded input`);
+      if (bias !== null && bias !== undefined) checkF32(fn, "bias", bias, weight.rows);
+      const ho = Math.floor((h + 2 * pad - k) / stride) + 1;
+      const wo = Math.floor((w + 2 * pad - k) / stride) + 1;
+      const out = new Float32Array(weight.rows * ho * wo);
+      A.conv2d(level, x, c, h, w, k, stride, pad, weight.data, weight.rows, bias ?? null, out);
+      return out;
+    },
+  };
+}

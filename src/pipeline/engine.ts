@@ -1,0 +1,195 @@
+/**
+ * The OCR engine: one loaded checkpoint (config, tokenizer, vision encoder, language model) and
+ * the per-page flow of the official `infer()` (spec 1): views -> vision embeddings -> prompt ids
+ * with the `<image>` run -> merged input embeddings -> prefill -> guarded greedy decoding -> text.
+ */
+import { join } from "node:path";
+import { openCheckpoint } from "../checkpoint/safetensors.ts";
+import type { Checkpoint } from "../checkpoint/types.ts";
+import { loadConfig } from "../config/config.ts";
+import type { ModelConfig } from "../config/types.ts";
+import { generate, type StepInfo } from "../generate/generate.ts";
+import { buildPromptIds, resolvePrompt } from "../generate/prompts.ts";
+import { stripTrailingEos } from "../generate/stop.ts";
+import { getKernels } from "../kernels/index.ts";
+import type { Kernels } from "../kernels/types.ts";
+import type { Dumper } from "../model/dump.ts";
+import { LanguageModel } from "../model/language-model.ts";
+import { VisionV2 } from "../model/vision-v2.ts";
+import type { RgbImage } from "../preprocess/image.ts";
+import { normalizeView } from "../preprocess/tensor.ts";
+import { buildViews } from "../preprocess/views.ts";
+import { StreamingDetokenizer } from "../tokenizer/stream.ts";
+import { DeepSeekTokenizer } from "../tokenizer/tokenizer.ts";
+import type { PageOptions } from "./options.ts";
+
+/** Engine settings. */
+export interface EngineOptions {
+  /** Compute threads (default: the kernel pool's default, the number of cores). */
+  threads?: number;
+  /** Kernel set (default: the native addon). */
+  kernels?: Kernels;
+}
+
+/** Per-call hooks. */
+export interface RecognizeHooks {
+  /** Called with each generated id and the decoded text it completes (may be ""). */
+  onToken?: (id: number, text: string) => void;
+  signal?: AbortSignal;
+  /** Receives the intermediates under the fixtures' tensor names. */
+  dumper?: Dumper;
+}
+
+/** Wall-clock seconds of each stage of one page. */
+export interface PageTimings {
+  preprocess: number;
+  encode: number;
+  prefill: number;
+  decode: number;
+}
+
+/** The result for one page image. */
+export interface PageResult {
+  /** Decoded output, special tokens kept (grounding spans included), trailing EOS removed. */
+  raw: string;
+  /** Generated ids (the EOS id included when generated). */
+  tokens: number[];
+  /** Whether generation ended with EOS (false: length limit or aborted). */
+  finished: boolean;
+  stop: string;
+  /** Prompt length in ids (BOS, image tokens and text). */
+  promptTokens: number;
+  imageTokens: number;
+  /** Tile grid [cols, rows] or null (global view only). */
+  grid: [number, number] | null;
+  image: { width: number; height: number };
+  timings: PageTimings;
+  steps: StepInfo[];
+}
+
+const now = () => performance.now() / 1000;
+
+/** A loaded DeepSeek-OCR 2 checkpoint ready to recognise page images. */
+export class OcrEngine {
+  private constructor(
+    readonly dir: string,
+    readonly config: ModelConfig,
+    readonly tokenizer: DeepSeekTokenizer,
+    readonly vision: VisionV2,
+    readonly lm: LanguageModel,
+    private readonly ckpt: Checkpoint,
+    readonly kernels: Kernels,
+  ) {}
+
+  /**
+   * Loads config.json, the safetensors weights and the tokenizer of a checkpoint directory.
+   * @throws ConfigError, CheckpointError, TokenizerError with a message naming the file;
+   *   Error for a DeepSeek-OCR (v1) checkpoint (not supported yet).
+   */
+  static load(dir: string, opts: EngineOptions = {}): OcrEngine {
+    const config = loadConfig(join(dir, "config.json"));
+    if (config.version !== "v2") {
+      throw new Error(
+        `${dir}: ${config.architecture} (DeepSeek-OCR v1) is not supported yet; use a DeepSeek-OCR 2 checkpoint`,
+      );
+    }
+    const k = opts.kernels ?? getKernels();
+    if (opts.threads) k.setThreads(opts.threads);
+    const ckpt = openCheckpoint(dir);
+    try {
+      const ctx = { ckpt, k };
+      const tokenizer = DeepSeekTokenizer.load(dir);
+      const vision = VisionV2.load(ctx, config);
+      const lm = LanguageModel.load(ctx, config.language);
+      return new OcrEngine(dir, config, tokenizer, vision, lm, ckpt, k);
+    } catch (e) {
+      ckpt.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Recognises one page image (RGB, EXIF already applied).
+   * @throws the signal's reason when aborted before decoding starts; RangeError for bad options.
+   */
+  recognize(img: RgbImage, opts: PageOptions, hooks: RecognizeHooks = {}): PageResult {
+    const t0 = now();
+    const cropMode = opts.maxTiles > 0;
+    const views = buildViews(img, {
+      baseSize: 1024,
+      imageSize: cropMode ? 768 : 1024,
+      cropMode,
+      maxTiles: opts.maxTiles,
+      version: "v2",
+    });
+    const global = normalizeView(views.global);
+    const tiles = views.tiles.map((t) => normalizeView(t));
+    hooks.signal?.throwIfAborted();
+    const t1 = now();
+    const imageEmbeds = this.vision.encodeImage(
+      { global, globalSize: views.global.width, tiles, tileSize: views.tiles[0]?.width ?? 768 },
+      hooks.dumper,
+    );
+    const hidden = this.lm.hiddenSize;
+    const imageTokens = imageEmbeds.length / hidden;
+    const prompt = buildPromptIds(this.tokenizer, resolvePrompt(opts.prompt), [imageTokens]);
+    const embeds = this.mergeEmbeddings(prompt.ids, prompt.imageMask, imageEmbeds);
+    hooks.dumper?.put("embeds.prefill", embeds, [prompt.ids.length, hidden]);
+    hooks.dumper?.put("vision.merged", imageEmbeds, [imageTokens, hidden]);
+    hooks.signal?.throwIfAborted();
+    const t2 = now();
+    const state = this.lm.newState(prompt.ids.length + Math.min(opts.maxTokens, 1024));
+    const first = this.lm.prefill(state, embeds, prompt.ids.length, hooks.dumper);
+    const t3 = now();
+    const maxPos = this.config.language.maxPositionEmbeddings;
+    const stream = hooks.onToken ? new StreamingDetokenizer(this.tokenizer) : null;
+    const result = generate(prompt.ids, first, (id) => this.lm.decode(state, id), {
+      maxNewTokens: opts.maxTokens,
+      maxTotalTokens: maxPos,
+      ngram: opts.ngram,
+      sampling: opts.sampling,
+      eosTokenId: this.config.language.eosTokenId,
+      signal: hooks.signal,
+      onToken: (id) => {
+        if (stream && hooks.onToken) hooks.onToken(id, stream.push(id));
+      },
+    });
+    const t4 = now();
+    const { text } = stripTrailingEos(this.tokenizer.decode(result.ids));
+    return {
+      raw: text,
+      tokens: result.ids,
+      finished: result.stop === "eos",
+      stop: result.stop,
+      promptTokens: prompt.ids.length,
+      imageTokens,
+      grid: views.grid,
+      image: { width: img.width, height: img.height },
+      timings: { preprocess: t1 - t0, encode: t2 - t1, prefill: t3 - t2, decode: t4 - t3 },
+      steps: result.steps,
+    };
+  }
+
+  /** Token embeddings `[L, hidden]` with the image rows written, in order, at the `<image>` positions (spec 5.5). */
+  private mergeEmbeddings(ids: number[], mask: Uint8Array, imageEmbeds: Float32Array): Float32Array {
+    const hidden = this.lm.hiddenSize;
+    const embeds = this.lm.embed(ids);
+    let row = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (!mask[i]) continue;
+      embeds.set(imageEmbeds.subarray(row * hidden, (row + 1) * hidden), i * hidden);
+      row++;
+    }
+    if (row * hidden !== imageEmbeds.length) {
+      throw new Error(
+        `prompt has ${row} <image> positions but the vision encoder produced ${imageEmbeds.length / hidden} rows`,
+      );
+    }
+    return embeds;
+  }
+
+  /** Releases the checkpoint's file handles. */
+  close(): void {
+    this.ckpt.close();
+  }
+}

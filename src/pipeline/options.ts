@@ -1,0 +1,47 @@
+/**
+ * Options of one OCR run, shared by the CLI and the library: prompt, views, decoding.
+ * Defaults follow the official DeepSeek-OCR 2 PDF script (spec 8.2, 9.2).
+ */
+
+/** How the n-gram repetition guard works (spec 8). */
+export interface NgramOptions {
+  /** n-gram length; 0 disables the guard. Official default 20. */
+  size: number;
+  /**
+   * `number`: only the last `window` generated ids are searched, `<td>`/`</td>` whitelisted
+   * (official vLLM scripts; PDF 50). `"all"`: the whole sequence, prompt included, no whitelist
+   * (HF `infer()`).
+   */
+  window: number | "all";
+}
+
+/** Sampling instead of greedy decoding (off by default: greedy, as every official script). */
+export interface SamplingOptions {
+  temperature: number;
+  topP: number;
+  seed: number;
+}
+
+/** Per-page recognition options. */
+export interface PageOptions {
+  /** Prompt preset (`document`, `free`, `figure`, `describe`, `locate:<text>`) or custom text with `<image>`. */
+  prompt: string;
+  /** 0 = global view only (crop_mode off); 2..6 = crop_mode with up to that many 768-px tiles. Default 6. */
+  maxTiles: number;
+  /** Upper bound on generated tokens (also capped so prompt + output <= max_position_embeddings). */
+  maxTokens: number;
+  ngram: NgramOptions;
+  /** Greedy when absent. */
+  sampling?: SamplingOptions;
+}
+
+/** The official PDF script's settings: grounding prompt, up to 6 tiles, n-gram 20 in a window of 50. */
+export const DEFAULT_PAGE_OPTIONS: PageOptions = {
+  prompt: "document",
+  maxTiles: 6,
+  maxTokens: 8192,
+  ngram: { size: 20, window: 50 },
+};
+
+/** Rendering resolution of PDF pages, dots per inch (official script: 144). */
+export const DEFAULT_DPI = 144;
