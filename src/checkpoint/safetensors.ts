@@ -12,7 +12,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { Weight } from "../kernels/types.ts";
+import type { PlainWeight } from "../kernels/types.ts";
 import { bf16ToF32, DTYPE_SIZE, f16ToF32, isDType, numel } from "./dtype.ts";
 import { CheckpointError } from "./errors.ts";
 import type { Checkpoint, DType, TensorInfo } from "./types.ts";
@@ -344,7 +344,7 @@ export class SafetensorsCheckpoint implements Checkpoint {
    * @param shape when given, must equal the stored shape, or be the flattened 2-D `[rows, cols]`
    * @throws CheckpointError codes "missing-tensor", "shape", "dtype" (not BF16/F16/F32), "truncated"
    */
-  readWeight(name: string, shape?: number[]): Weight {
+  readWeight(name: string, shape?: number[]): PlainWeight {
     const t = this.info(name);
     this.checkShape(t, shape, true);
     const rows = t.shape.length > 0 ? t.shape[0] : 1;

@@ -3,7 +3,7 @@
  * Implemented by `safetensors.ts` (`openCheckpoint`). Tensors are read lazily by file offset:
  * a multi-GB shard is never loaded into one Buffer.
  */
-import type { Weight } from "../kernels/types.ts";
+import type { PlainWeight } from "../kernels/types.ts";
 
 /** safetensors dtypes this project reads and writes. */
 export type DType = "BF16" | "F16" | "F32" | "I64" | "I32" | "U8" | "I8";
@@ -40,7 +40,7 @@ export interface Checkpoint {
    * BF16 stays bf16 (no f32 copy), F32 stays f32, F16 is widened to f32.
    * @throws CheckpointError
    */
-  readWeight(name: string, shape?: number[]): Weight;
+  readWeight(name: string, shape?: number[]): PlainWeight;
   /** Releases file handles. */
   close(): void;
 }

@@ -65,7 +65,11 @@ program
     50,
   )
   .option("--dpi <n>", "PDF render resolution", intArg("--dpi", 18, 1200), DEFAULT_DPI)
-  .addOption(new Option("--precision <p>", "compute precision").choices(["f32"]).default("f32"))
+  .addOption(
+    new Option("--precision <p>", "f32 (exact, parity with the official code), bf16, int8 (language model weights)")
+      .choices(["f32", "bf16", "int8"])
+      .default("f32"),
+  )
   .option("--threads <n>", "compute threads", intArg("--threads", 1, 1024), availableParallelism())
   .option(
     "--temperature <t>",

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { Precision } from "../kernels/types.ts";
 import { MemoryDump, saveDump } from "../model/dump.ts";
 import { type DocumentRecord, outputName, type PageRecord, pageRecord, writeDocument } from "../pipeline/document.ts";
 import { OcrEngine } from "../pipeline/engine.ts";
@@ -62,7 +63,7 @@ export async function runCli(inputs: string[], opts: CliOptions): Promise<number
   };
   let engine: OcrEngine;
   try {
-    engine = OcrEngine.load(opts.model, { threads: opts.threads });
+    engine = OcrEngine.load(opts.model, { threads: opts.threads, precision: opts.precision as Precision });
   } catch (e) {
     log(`dsocr: cannot load model: ${errorLine(e)}`);
     return 2;

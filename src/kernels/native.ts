@@ -16,8 +16,15 @@ import { createRequire } from "node:module";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ropeInvFreq } from "./reference.ts";
-import type { AttentionParams, Conv2dParams, Kernels, Weight } from "./types.ts";
+import {
+  bf16ToF32,
+  f32ToBf16,
+  packWeightReference,
+  type RefPackedBf16,
+  referenceKernels,
+  ropeInvFreq,
+} from "./reference.ts";
+import type { AttentionParams, Conv2dParams, Kernels, PackedWeight, Weight } from "./types.ts";
 
 export type IsaLevel = "scalar" | "avx2" | "avx512";
 
@@ -228,7 +235,19 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
   if (level < 0) throw new RangeError(`unknown ISA level "${isa}"`);
   if (level > A.cpuFeatures().bestIsa) throw new RangeError(`this CPU cannot run the ${isa} kernels`);
 
-  return {
+  /**
+   * Packed weights (interim): `bf16` runs the f32 kernel on the bf16 data with the input rounded to
+   * bf16 (bf16 x bf16 products are exact in f32); `int8` falls back to the reference kernel.
+   */
+  const linearPacked = (x: F32, m: number, w: PackedWeight, bias?: F32 | null): F32 => {
+    if (w.format !== "bf16") return referenceKernels.linear(x, m, w, bias);
+    const xr = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) xr[i] = bf16ToF32(f32ToBf16(x[i]));
+    const data = (w.handle as RefPackedBf16).data;
+    return kernels.linear(xr, m, { dtype: "bf16", data, rows: w.rows, cols: w.cols }, bias);
+  };
+
+  const kernels: Kernels = {
     name: `native-${isa}`,
     setThreads(n: number) {
       checkDim("setThreads", "n", n, 1);
@@ -236,7 +255,10 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
     },
     getThreads: () => A.getThreads(),
 
+    packWeight: (w, format) => packWeightReference(w, format),
+
     linear(x, m, w, bias) {
+      if (w.dtype === "packed") return linearPacked(x, m, w, bias);
       checkDim("linear", "m", m);
       checkWeight("linear", w);
       checkF32("linear", "x", x);
@@ -390,8 +412,10 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
       const ho = Math.floor((h + 2 * pad - k) / stride) + 1;
       const wo = Math.floor((w + 2 * pad - k) / stride) + 1;
       const out = new Float32Array(weight.rows * ho * wo);
+      if (weight.dtype === "packed") throw new RangeError(`${fn}: packed conv weights are not supported yet`);
       A.conv2d(level, x, c, h, w, k, stride, pad, weight.data, weight.rows, bias ?? null, out);
       return out;
     },
   };
+  return kernels;
 }

@@ -3,7 +3,7 @@
  * fallback when the addon is unavailable. Straightforward loops, f32 storage, f64 accumulation
  * where it is free. See `types.ts` for the contract of every function.
  */
-import type { AttentionParams, Conv2dParams, Kernels, Weight } from "./types.ts";
+import type { AttentionParams, Conv2dParams, Kernels, PackedWeight, PackFormat, Weight } from "./types.ts";
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -22,13 +22,65 @@ export function f32ToBf16(x: number): number {
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-/** Row r of a weight as a Float32Array (widened for bf16). */
+/** Handle of a reference `bf16` pack: the weight rounded to bf16 (RNE), `[rows, cols]`. */
+export interface RefPackedBf16 {
+  data: Uint16Array;
+}
+
+/**
+ * Handle of a reference `int8` pack: symmetric per-row (output channel) quantisation,
+ * `scale[r] = max_c |W[r,c]| / 127`, `q = round(W / scale)` in [-127, 127]; W ≈ q · scale.
+ */
+export interface RefPackedInt8 {
+  q: Int8Array;
+  scales: Float32Array;
+}
+
+/** Value (r, c) of a plain weight. */
+function plainAt(w: Weight, i: number): number {
+  if (w.dtype === "f32") return w.data[i];
+  if (w.dtype === "bf16") return bf16ToF32(w.data[i]);
+  throw new RangeError("expected a plain (bf16 or f32) weight");
+}
+
+/** The reference packing (see {@link RefPackedBf16}, {@link RefPackedInt8}). */
+export function packWeightReference(w: Weight, format: PackFormat): PackedWeight {
+  if (w.dtype === "packed") throw new RangeError("packWeight: the weight is already packed");
+  const { rows, cols } = w;
+  if (format === "bf16") {
+    const data = new Uint16Array(rows * cols);
+    for (let i = 0; i < data.length; i++) data[i] = w.dtype === "bf16" ? w.data[i] : f32ToBf16(w.data[i]);
+    return { dtype: "packed", format, rows, cols, bytes: data.byteLength, handle: { data } satisfies RefPackedBf16 };
+  }
+  if (format === "int8") {
+    const q = new Int8Array(rows * cols);
+    const scales = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let mx = 0;
+      for (let c = 0; c < cols; c++) mx = Math.max(mx, Math.abs(plainAt(w, r * cols + c)));
+      const scale = Math.fround(mx / 127);
+      scales[r] = scale;
+      for (let c = 0; c < cols; c++) q[r * cols + c] = scale === 0 ? 0 : Math.round(plainAt(w, r * cols + c) / scale);
+    }
+    const handle: RefPackedInt8 = { q, scales };
+    return { dtype: "packed", format, rows, cols, bytes: q.byteLength + scales.byteLength, handle };
+  }
+  throw new RangeError(`packWeight: unknown format ${format}`);
+}
+
+/** Row r of a weight as a Float32Array (widened for bf16, dequantised for int8). */
 export function weightRow(w: Weight, r: number, out = new Float32Array(w.cols)): Float32Array {
   const base = r * w.cols;
   if (w.dtype === "f32") {
     out.set(w.data.subarray(base, base + w.cols));
-  } else {
+  } else if (w.dtype === "bf16") {
     for (let c = 0; c < w.cols; c++) out[c] = bf16ToF32(w.data[base + c]);
+  } else if (w.format === "bf16") {
+    const { data } = w.handle as RefPackedBf16;
+    for (let c = 0; c < w.cols; c++) out[c] = bf16ToF32(data[base + c]);
+  } else {
+    const { q, scales } = w.handle as RefPackedInt8;
+    for (let c = 0; c < w.cols; c++) out[c] = q[base + c] * scales[r];
   }
   return out;
 }
@@ -106,6 +158,12 @@ function linear(x: Float32Array, m: number, w: Weight, bias?: Float32Array | nul
   if (bias && bias.length !== n) throw new RangeError(`linear: bias has ${bias.length} values, expected ${n}`);
   const y = new Float32Array(m * n);
   const row = new Float32Array(k);
+  if (w.dtype === "packed" && w.format === "bf16") {
+    // bf16 precision: the input rows are rounded to bf16 before the products.
+    const xr = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) xr[i] = bf16ToF32(f32ToBf16(x[i]));
+    x = xr;
+  }
   for (let j = 0; j < n; j++) {
     weightRow(w, j, row);
     const b = bias ? bias[j] : 0;
@@ -280,6 +338,7 @@ function conv2d(x: Float32Array, weight: Weight, bias: Float32Array | null, p: C
 /** The plain TypeScript kernel set (single-threaded). */
 export const referenceKernels: Kernels = {
   name: "reference",
+  packWeight: packWeightReference,
   setThreads() {},
   getThreads: () => 1,
   linear,

@@ -16,10 +16,40 @@
  * Source: ../shared/spec/deepseek-ocr.md sections 5, 6, 7, 10.
  */
 
-/** A 2-D weight matrix `[rows, cols]` = `[out, in]`, row-major. */
-export type Weight =
+/**
+ * Compute precision of a run (issue 10):
+ * - `f32`: f32 activations and accumulation on the checkpoint's bf16 weights widened exactly
+ *   (the parity path the fixtures are checked in; always available).
+ * - `bf16`: activations rounded to bf16 at every matmul input, bf16 x bf16 products accumulated
+ *   in f32 (the official bf16 inference; `vdpbf16ps` where the CPU has AVX-512 BF16).
+ * - `int8`: the language model's weights quantised to int8 (the vision encoder runs as `bf16`).
+ */
+export type Precision = "f32" | "bf16" | "int8";
+
+/** Formats {@link Kernels.packWeight} produces. */
+export type PackFormat = "bf16" | "int8";
+
+/**
+ * A weight repacked once at load time by {@link Kernels.packWeight} into the layout its kernels
+ * stream best; `handle` is owned by the kernel set (opaque). Same `[rows, cols]` semantics.
+ */
+export interface PackedWeight {
+  dtype: "packed";
+  format: PackFormat;
+  rows: number;
+  cols: number;
+  /** Bytes held by the packed data (for memory accounting). */
+  bytes: number;
+  handle: unknown;
+}
+
+/** A 2-D weight matrix `[rows, cols]` = `[out, in]`, row-major, as stored in the checkpoint. */
+export type PlainWeight =
   | { dtype: "bf16"; data: Uint16Array; rows: number; cols: number }
   | { dtype: "f32"; data: Float32Array; rows: number; cols: number };
+
+/** A weight as the kernels take it: plain, or packed by {@link Kernels.packWeight}. */
+export type Weight = PlainWeight | PackedWeight;
 
 /** Parameters of {@link Kernels.attention}. */
 export interface AttentionParams {
@@ -79,6 +109,14 @@ export interface Kernels {
   /** Sets the thread count of the (single) thread pool. n >= 1. */
   setThreads(n: number): void;
   getThreads(): number;
+
+  /**
+   * Repacks a plain (bf16 or f32) weight for `format`; linear/conv2d accept the result in place of
+   * the original, which the caller may then drop. `bf16`: linear rounds its input rows to bf16.
+   * `int8`: per-output-channel (or per-group) scales; see the implementation for the scheme.
+   * @throws RangeError for a packed input or an unsupported format
+   */
+  packWeight(w: Weight, format: PackFormat): PackedWeight;
 
   /**
    * y = x · Wᵀ + bias. x `[m, w.cols]`, W `[n = w.rows, w.cols]`, bias `[n]` or null; returns `[m, n]`.

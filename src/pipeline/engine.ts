@@ -12,7 +12,7 @@ import { generate, type StepInfo } from "../generate/generate.ts";
 import { buildPromptIds, resolvePrompt } from "../generate/prompts.ts";
 import { stripTrailingEos } from "../generate/stop.ts";
 import { getKernels } from "../kernels/index.ts";
-import type { Kernels } from "../kernels/types.ts";
+import type { Kernels, Precision } from "../kernels/types.ts";
 import type { Dumper } from "../model/dump.ts";
 import { LanguageModel } from "../model/language-model.ts";
 import { VisionV2 } from "../model/vision-v2.ts";
@@ -29,6 +29,8 @@ export interface EngineOptions {
   threads?: number;
   /** Kernel set (default: the native addon). */
   kernels?: Kernels;
+  /** Compute precision (default `f32`). */
+  precision?: Precision;
 }
 
 /** Per-call hooks. */
@@ -97,10 +99,10 @@ export class OcrEngine {
     if (opts.threads) k.setThreads(opts.threads);
     const ckpt = openCheckpoint(dir);
     try {
-      const ctx = { ckpt, k };
+      const ctx = { ckpt, k, precision: opts.precision ?? "f32" };
       const tokenizer = DeepSeekTokenizer.load(dir);
-      const vision = VisionV2.load(ctx, config);
-      const lm = LanguageModel.load(ctx, config.language);
+      const vision = VisionV2.load({ ...ctx, role: "vision" }, config);
+      const lm = LanguageModel.load({ ...ctx, role: "lm" }, config.language);
       return new OcrEngine(dir, config, tokenizer, vision, lm, ckpt, k);
     } catch (e) {
       ckpt.close();

@@ -10,4 +10,4 @@ export {
   supportedIsaLevels,
 } from "../../src/kernels/native.ts";
 export { bf16ToF32, f32ToBf16 as f32ToBf16ForTests, ropeInvFreq } from "../../src/kernels/reference.ts";
-export type { AttentionParams, Conv2dParams, Kernels, Weight } from "../../src/kernels/types.ts";
+export type { AttentionParams, Conv2dParams, Kernels, PlainWeight, Weight } from "../../src/kernels/types.ts";

@@ -8,7 +8,7 @@
  * give; everything else is a plain relative comparison. NaN must match NaN.
  */
 import assert from "node:assert/strict";
-import type { Kernels, Weight } from "./deps.ts";
+import type { Kernels, PlainWeight, Weight } from "./deps.ts";
 import { createNativeKernels, f32ToBf16ForTests, supportedIsaLevels } from "./deps.ts";
 
 export const RTOL = 1e-5;
@@ -33,7 +33,7 @@ export function randArray(r: () => number, n: number, lo = -1, hi = 1): Float32A
 }
 
 /** A random [rows, cols] weight, values in [-scale, scale). */
-export function randWeight(r: () => number, dtype: "bf16" | "f32", rows: number, cols: number, scale = 1): Weight {
+export function randWeight(r: () => number, dtype: "bf16" | "f32", rows: number, cols: number, scale = 1): PlainWeight {
   const f = randArray(r, rows * cols, -scale, scale);
   if (dtype === "f32") return { dtype, data: f, rows, cols };
   const u = new Uint16Array(rows * cols);

@@ -3,12 +3,34 @@
  * the kernel set to compute with.
  */
 import type { Checkpoint } from "../../checkpoint/types.ts";
-import type { Kernels } from "../../kernels/types.ts";
+import type { Kernels, PackFormat, Precision, Weight } from "../../kernels/types.ts";
 
 /** Load-time context shared by all components. */
 export interface LoadContext {
   ckpt: Checkpoint;
   k: Kernels;
+  /** Compute precision (default `f32`, the parity path). */
+  precision?: Precision;
+  /** Which part of the model is loading: `int8` quantises the language model only. Default `vision`. */
+  role?: "vision" | "lm";
+}
+
+/** The pack format a matmul weight gets under the context's precision, or null (kept as stored). */
+export function packFormat(ctx: LoadContext): PackFormat | null {
+  switch (ctx.precision ?? "f32") {
+    case "f32":
+      return null;
+    case "bf16":
+      return "bf16";
+    case "int8":
+      return ctx.role === "lm" ? "int8" : "bf16";
+  }
+}
+
+/** Packs a matmul weight for the context's precision (a no-op in `f32`). */
+export function prepareWeight(ctx: LoadContext, w: Weight): Weight {
+  const format = packFormat(ctx);
+  return format && w.dtype !== "packed" ? ctx.k.packWeight(w, format) : w;
 }
 
 /** A position-wise feed-forward network (dense SwiGLU MLP or MoE): `[m, hidden] -> [m, hidden]`. */

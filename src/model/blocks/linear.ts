@@ -1,6 +1,6 @@
 /** `nn.Linear`: y = x·Wᵀ + b with W `[out, in]` kept in its checkpoint dtype (bf16 stays bf16). */
 import type { Kernels, Weight } from "../../kernels/types.ts";
-import type { LoadContext } from "./context.ts";
+import { type LoadContext, prepareWeight } from "./context.ts";
 
 /** A linear layer `[m, inDim] -> [m, outDim]`. */
 export class Linear {
@@ -11,11 +11,12 @@ export class Linear {
   ) {}
 
   /**
-   * Reads `<prefix>.weight` `[outDim, inDim]` and, when `bias`, `<prefix>.bias` `[outDim]`.
+   * Reads `<prefix>.weight` `[outDim, inDim]` (packed for the context's precision) and, when `bias`,
+   * `<prefix>.bias` `[outDim]`.
    * @throws CheckpointError when a tensor is missing or has another shape.
    */
   static load(ctx: LoadContext, prefix: string, inDim: number, outDim: number, bias: boolean): Linear {
-    const w = ctx.ckpt.readWeight(`${prefix}.weight`, [outDim, inDim]);
+    const w = prepareWeight(ctx, ctx.ckpt.readWeight(`${prefix}.weight`, [outDim, inDim]));
     const b = bias ? ctx.ckpt.readF32(`${prefix}.bias`, [outDim]) : null;
     return new Linear(ctx.k, w, b);
   }
