@@ -1,0 +1,38 @@
+// Weights repacked once at load time (issue 10). A Packed weight is owned by a Napi::External
+// (freed by its finalizer) and passed back to the kernels by the TypeScript side as an opaque
+// handle (src/kernels/types.ts PackedWeight.handle). Each format defines its own layout of
+// `data`; the kernels of that format are the only readers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cpu.h"
+#include "kernels.h"
+
+namespace dsocr {
+
+enum class PackFmt : int32_t {
+  BF16 = 0,  // bf16 weights laid out for bf16 dot products; the input rows are rounded to bf16
+  INT8 = 1,  // int8 weights with f32 scales (per output channel or per group)
+};
+
+struct Packed {
+  PackFmt fmt;
+  size_t rows = 0, cols = 0;  // logical [rows = N, cols = K], as the plain weight
+  size_t bytes = 0;           // bytes owned (data + scales), for memory accounting
+  void* data = nullptr;       // 64-byte aligned, owned; layout defined by the format
+  float* scales = nullptr;    // INT8: owned scales; BF16: null
+  size_t group = 0;           // INT8: group size along cols (0 = one scale per row)
+  ~Packed();
+};
+
+// Packs a plain weight (bf16 or f32, row-major [rows, cols]) into `fmt`. Returns null on
+// allocation failure. Implemented per format in pack_<fmt>.cc; dispatched in packed.cc.
+Packed* pack_weight(Isa isa, const WeightRef& src, PackFmt fmt);
+
+// y[m, rows] = x[m, cols] · Wᵀ (+ bias) for a packed weight. Dispatched in packed.cc to the
+// format's kernels (small m: decode, streaming; large m: blocked GEMM).
+void linear_packed(Isa isa, const float* x, size_t m, const Packed& w, const float* bias, float* y);
+
+}  // namespace dsocr
