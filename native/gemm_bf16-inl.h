@@ -14,11 +14,12 @@
 // bf16 pairs are widened to f32 (even = bits << 16, odd = bits & 0xffff0000) and fed to two FMAs:
 // the same exact products, accumulated in f32).
 //
-// Blocking: tasks are MC = 16 micro-panels of rows x up to 16 panels of columns; inside a task the
-// k-pairs are cut into slices of KCP (a 16 KiB B slice stays in L1 while the task's x micro-panels,
-// 112 KiB for MC rows, stream from L2), the first slice writes C and the others add to it. Every
-// output element is summed by one task in k order: results do not depend on the thread count.
-// Small M (<= MR, decode) is one micro-panel: K is not sliced and the tasks split the panels.
+// Blocking: K is not sliced (each output tile is summed in registers over all of K and stored once:
+// per k-pair a tile reads 128 B of B and 4R B of A for 2R dot products, well within L2 bandwidth).
+// Tasks are up to 16 micro-panels of rows (their packed x, <= 384 KiB, stays in L2) x a chunk of
+// up to 16 panels (each panel, K x 128 B, is reused from L2 by every row micro-panel of the task).
+// Every output element is summed by one task in k order: results do not depend on the thread count.
+// Small M (<= MR, decode) is one micro-panel and the tasks split the panels (streaming W once).
 
 namespace dsocr {
 namespace DSOCR_NS {
@@ -26,7 +27,7 @@ namespace {
 
 constexpr size_t PN = kBf16PanelN;  // 32 output columns per panel
 constexpr size_t MCP = 16;          // micro-panels of x rows per task
-constexpr size_t KCP_MAX = 128;     // k-pairs per slice
+constexpr size_t A_BLOCK_BYTES = 384 << 10;  // packed x rows per task at most (L2)
 constexpr size_t PAN_MAX = 16;      // panels per task at most
 
 inline size_t cdiv(size_t a, size_t b) { return (a + b - 1) / b; }
@@ -287,26 +288,23 @@ void gemm(const float* x, size_t M, const Packed& w, const float* bias, float* y
       }
     });
   }
-  // 2. Tiles.
-  const size_t kcp = mpan == 1 ? KP : KCP_MAX;
-  const size_t mt = cdiv(mpan, MCP);
+  // 2. Tiles: MCP micro-panels of rows (their x panels, all of K, stay in L2) x a chunk of panels.
+  const size_t mcp = std::clamp<size_t>(A_BLOCK_BYTES / (MR * KP * 4), 1, MCP);
+  const size_t mt = cdiv(mpan, mcp);
   size_t nch = std::max(cdiv(4 * th, mt), cdiv(npan, PAN_MAX));
   nch = std::min(nch, npan);
   const size_t pan_per = cdiv(npan, nch);
   nch = cdiv(npan, pan_per);
   pool::parallel_for(mt * nch, [&](size_t t) {
     const size_t mi = t / nch, cj = t % nch;
-    const size_t i0 = mi * MCP, i1 = std::min(mpan, i0 + MCP);
+    const size_t i0 = mi * mcp, i1 = std::min(mpan, i0 + mcp);
     const size_t j0 = cj * pan_per, j1 = std::min(npan, j0 + pan_per);
-    for (size_t kp0 = 0; kp0 < KP; kp0 += kcp) {
-      const size_t kpc = std::min(kcp, KP - kp0);
-      for (size_t jr = j0; jr < j1; ++jr) {
-        const int nv = static_cast<int>(std::min(PN, N - jr * PN));
-        const uint32_t* bp = B + jr * KP * PN + kp0 * PN;
-        for (size_t ir = i0; ir < i1; ++ir) {
-          const int R = static_cast<int>(std::min<size_t>(MR, M - ir * MR));
-          uk(R, kpc, A + ir * KP * MR + kp0 * MR, bp, y + ir * MR * N + jr * PN, N, nv, kp0 > 0);
-        }
+    for (size_t jr = j0; jr < j1; ++jr) {
+      const int nv = static_cast<int>(std::min(PN, N - jr * PN));
+      const uint32_t* bp = B + jr * KP * PN;
+      for (size_t ir = i0; ir < i1; ++ir) {
+        const int R = static_cast<int>(std::min<size_t>(MR, M - ir * MR));
+        uk(R, KP, A + ir * KP * MR, bp, y + ir * MR * N + jr * PN, N, nv, false);
       }
     }
     if (bias) {
