@@ -66,7 +66,9 @@ test(`bf16 precision on ${CASE}: logits close to f32, greedy tokens equal where 
     const embeds = lm.embed(ids);
     let row = 0;
     for (let i = 0; i < L; i++) {
-      if (ids[i] === imageId) embeds.set(img.subarray(row * h, (row + 1) * h), i * h), row++;
+      if (ids[i] !== imageId) continue;
+      embeds.set(img.subarray(row * h, (row + 1) * h), i * h);
+      row++;
     }
     assert.equal(row * h, img.length, "image rows = <image> positions");
 
