@@ -13,6 +13,10 @@
 #include "kernels.h"
 #include "pool.h"
 
+namespace dsocr {
+void register_decode_bindings(Napi::Env env, Napi::Object exports);  // addon_decode.cc
+}
+
 namespace {
 
 using dsocr::Isa;
@@ -345,6 +349,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  dsocr::register_decode_bindings(env, exports);
   return exports;
 }
 

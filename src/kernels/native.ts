@@ -24,7 +24,16 @@ import {
   referenceKernels,
   ropeInvFreq,
 } from "./reference.ts";
-import type { AttentionParams, Conv2dParams, Kernels, PackedWeight, Weight } from "./types.ts";
+import type {
+  AttentionParams,
+  Conv2dParams,
+  FusedMoe,
+  FusedMoeSpec,
+  Kernels,
+  PackedWeight,
+  PackFormat,
+  Weight,
+} from "./types.ts";
 
 export type IsaLevel = "scalar" | "avx2" | "avx512";
 
@@ -112,6 +121,49 @@ interface Addon {
     bias: Nullable<F32>,
     out: F32,
   ): void;
+  // native/addon_decode.cc
+  packWeight(isa: number, w: Uint16Array | F32, rows: number, cols: number, fmt: number): unknown;
+  packedInfo(handle: unknown): { fmt: number; rows: number; cols: number; bytes: number };
+  linearPacked(isa: number, x: F32, m: number, handle: unknown, bias: Nullable<F32>, out: F32): void;
+  moeCreate(
+    gate: Uint16Array | F32,
+    experts: number,
+    hidden: number,
+    topK: number,
+    normTopk: boolean,
+    scaling: number,
+    inter: number,
+    sharedInter: number,
+    weights: unknown[],
+  ): unknown;
+  moeForward(
+    isa: number,
+    layer: unknown,
+    x: F32,
+    m: number,
+    out: F32,
+    scores: Nullable<F32>,
+    idx: Int32Array | null,
+    weight: Nullable<F32>,
+  ): void;
+  /** Sum of x read once by all pool threads (read-bandwidth probe). */
+  streamSum(isa: number, x: F32): number;
+}
+
+/** Native pack formats (native/packed.h PackFmt). */
+const NATIVE_PACK: Partial<Record<PackFormat, number>> = { int8: 1 };
+
+/**
+ * Handle of a natively packed weight: the addon's External<Packed> (freed by its finalizer when
+ * the handle is collected). `int8` layout and scheme: native/pack_int8.cc (the same quantisation
+ * as the reference's `int8`: per-row symmetric scale max|w|/127, round half up).
+ */
+export interface NativePacked {
+  native: unknown;
+}
+
+function isNativePacked(h: unknown): h is NativePacked {
+  return typeof h === "object" && h !== null && "native" in h;
 }
 
 /** Repository root (this file is src/kernels/native.ts). */
@@ -237,9 +289,17 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
 
   /**
    * Packed weights (interim): `bf16` runs the f32 kernel on the bf16 data with the input rounded to
-   * bf16 (bf16 x bf16 products are exact in f32); `int8` falls back to the reference kernel.
+   * bf16 (bf16 x bf16 products are exact in f32); `int8` is packed natively (native/pack_int8.cc).
    */
   const linearPacked = (x: F32, m: number, w: PackedWeight, bias?: F32 | null): F32 => {
+    if (isNativePacked(w.handle)) {
+      checkDim("linear", "m", m);
+      checkF32("linear", "x", x, m * w.cols);
+      if (bias !== undefined && bias !== null) checkF32("linear", "bias", bias, w.rows);
+      const y = new Float32Array(m * w.rows);
+      A.linearPacked(level, x, m, w.handle.native, bias ?? null, y);
+      return y;
+    }
     if (w.format !== "bf16") return referenceKernels.linear(x, m, w, bias);
     const xr = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) xr[i] = bf16ToF32(f32ToBf16(x[i]));
@@ -255,7 +315,53 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
     },
     getThreads: () => A.getThreads(),
 
-    packWeight: (w, format) => packWeightReference(w, format),
+    packWeight(w, format) {
+      const fmt = NATIVE_PACK[format];
+      if (fmt === undefined || w.dtype === "packed") return packWeightReference(w, format);
+      checkWeight("packWeight", w);
+      const native = A.packWeight(level, w.data, w.rows, w.cols, fmt);
+      const { bytes } = A.packedInfo(native);
+      const handle: NativePacked = { native };
+      return { dtype: "packed", format, rows: w.rows, cols: w.cols, bytes, handle };
+    },
+
+    fuseMoe(spec: FusedMoeSpec): FusedMoe | null {
+      // Plain weights and native packs only (the interim reference-packed bf16 runs op by op).
+      const arg = (w: Weight): unknown => {
+        if (w.dtype !== "packed") return w.data;
+        return isNativePacked(w.handle) ? w.handle.native : undefined;
+      };
+      const mlps = spec.shared ? [...spec.experts, spec.shared] : spec.experts;
+      const weights: unknown[] = [];
+      for (const e of mlps) weights.push(arg(e.gate), arg(e.up), arg(e.down));
+      if (weights.some((w) => w === undefined)) return null;
+      const e = spec.experts.length;
+      const inter = e > 0 ? spec.experts[0].gate.rows : 0;
+      const sharedInter = spec.shared ? spec.shared.gate.rows : 0;
+      const h = spec.hidden;
+      const layer = A.moeCreate(
+        spec.gate.data,
+        e,
+        h,
+        spec.topK,
+        spec.normTopkProb,
+        spec.routedScalingFactor,
+        inter,
+        sharedInter,
+        weights,
+      );
+      const keep = { spec, weights }; // the native layer points into these arrays
+      return {
+        forward(x, m, routing) {
+          checkDim("moe", "m", m);
+          checkF32("moe", "x", x, m * h);
+          const out = new Float32Array(m * h);
+          A.moeForward(level, layer, x, m, out, routing?.scores ?? null, routing?.idx ?? null, routing?.weight ?? null);
+          void keep;
+          return out;
+        },
+      };
+    },
 
     linear(x, m, w, bias) {
       if (w.dtype === "packed") return linearPacked(x, m, w, bias);
