@@ -13,7 +13,12 @@
 #include "kernels.h"
 #include "pack_bf16.h"
 #include "packed.h"
+#include "packed_napi.h"
 #include "pool.h"
+
+namespace dsocr {
+void register_decode_bindings(Napi::Env env, Napi::Object exports);  // addon_decode.cc
+}
 
 namespace {
 
@@ -333,7 +338,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
 // ---- packed weights (packed.h) ----------------------------------------------------------------
 
 // Marks the Externals that own a dsocr::Packed (checked before every use of a handle).
-const napi_type_tag kPackedTag = {0x6473'6f63'7250'616bULL, 0x6564'5765'6967'6874ULL};
+using dsocr::kPackedTag;
 
 // The Packed behind argument i (an External made by packWeight), or null after throwing.
 const dsocr::Packed* packed_arg(Args& a, const Napi::CallbackInfo& info, size_t i) {
@@ -442,6 +447,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linearPacked", Napi::Function::New(env, LinearPacked));
   exports.Set("conv2dPacked", Napi::Function::New(env, Conv2dPacked));
   exports.Set("setBf16Dot", Napi::Function::New(env, SetBf16Dot));
+  dsocr::register_decode_bindings(env, exports);
   return exports;
 }
 

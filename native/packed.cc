@@ -1,9 +1,10 @@
-// Dispatch of the packed weight formats (packed.h) to their implementations.
+// Packed weights: ownership and the per-format dispatch (see packed.h).
 #include "packed.h"
 
 #include <cstdlib>
 
 #include "pack_bf16.h"
+#include "pack_int8.h"
 
 namespace dsocr {
 
@@ -16,9 +17,10 @@ Packed* pack_weight(Isa isa, const WeightRef& src, PackFmt fmt) {
   switch (fmt) {
     case PackFmt::BF16:
       return pack_bf16(src);
-    default:
-      return nullptr;  // INT8: perf-decode
+    case PackFmt::INT8:
+      return pack_int8(isa, src);
   }
+  return nullptr;
 }
 
 void linear_packed(Isa isa, const float* x, size_t m, const Packed& w, const float* bias, float* y) {
@@ -26,7 +28,8 @@ void linear_packed(Isa isa, const float* x, size_t m, const Packed& w, const flo
     case PackFmt::BF16:
       linear_bf16(isa, x, m, w, bias, y);
       break;
-    default:
+    case PackFmt::INT8:
+      linear_int8(isa, x, m, w, bias, y);
       break;
   }
 }

@@ -24,7 +24,16 @@ import {
   referenceKernels,
   ropeInvFreq,
 } from "./reference.ts";
-import type { AttentionParams, Conv2dParams, Kernels, PackedWeight, Weight } from "./types.ts";
+import type {
+  AttentionParams,
+  Conv2dParams,
+  FusedMoe,
+  FusedMoeSpec,
+  Kernels,
+  PackedWeight,
+  PackFormat,
+  Weight,
+} from "./types.ts";
 
 export type IsaLevel = "scalar" | "avx2" | "avx512";
 
@@ -128,6 +137,30 @@ interface Addon {
     out: F32,
   ): void;
   setBf16Dot(on: boolean): boolean;
+  // native/addon_decode.cc
+  moeCreate(
+    gate: Uint16Array | F32,
+    experts: number,
+    hidden: number,
+    topK: number,
+    normTopk: boolean,
+    scaling: number,
+    inter: number,
+    sharedInter: number,
+    weights: unknown[],
+  ): unknown;
+  moeForward(
+    isa: number,
+    layer: unknown,
+    x: F32,
+    m: number,
+    out: F32,
+    scores: Nullable<F32>,
+    idx: Int32Array | null,
+    weight: Nullable<F32>,
+  ): void;
+  /** Sum of x read once by all pool threads (read-bandwidth probe). */
+  streamSum(isa: number, x: F32): number;
 }
 
 interface NativePackResult {
@@ -152,6 +185,9 @@ function nativeHandle(w: PackedWeight): unknown {
 export function setBf16DotForTests(on: boolean): boolean {
   return loadAddon().setBf16Dot(on);
 }
+
+/** Native pack formats (native/packed.h PackFmt): bf16 (native/pack_bf16.cc), int8 (native/pack_int8.cc). */
+const NATIVE_PACK: Partial<Record<PackFormat, number>> = { bf16: 0, int8: 1 };
 
 /** Repository root (this file is src/kernels/native.ts). */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -275,9 +311,9 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
   if (level > A.cpuFeatures().bestIsa) throw new RangeError(`this CPU cannot run the ${isa} kernels`);
 
   /**
-   * Packed weights: `bf16` packed by the addon runs the native bf16 GEMM (native/gemm_bf16-inl.h);
-   * a weight packed elsewhere takes the interim paths: reference `bf16` runs the f32 kernel on the
-   * bf16 data with the input rounded to bf16, `int8` falls back to the reference kernel.
+   * Packed weights: packed by the addon, `bf16` runs the native bf16 GEMM (native/gemm_bf16-inl.h) and
+   * `int8` the int8 kernels (native/pack_int8.cc); a weight packed by the reference kernels takes the
+   * slow paths (reference `bf16`: the f32 kernel on the input rounded to bf16; `int8`: the reference).
    */
   const linearPacked = (x: F32, m: number, w: PackedWeight, bias?: F32 | null): F32 => {
     const h = nativeHandle(w);
@@ -306,9 +342,10 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
     getThreads: () => A.getThreads(),
 
     packWeight(w, format) {
-      if (format !== "bf16" || w.dtype === "packed") return packWeightReference(w, format);
+      const fmt = NATIVE_PACK[format];
+      if (fmt === undefined || w.dtype === "packed") return packWeightReference(w, format);
       checkWeight("packWeight", w);
-      const r = A.packWeight(level, w.data, w.rows, w.cols, 0);
+      const r = A.packWeight(level, w.data, w.rows, w.cols, fmt);
       return {
         dtype: "packed",
         format,
@@ -316,6 +353,44 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
         cols: w.cols,
         bytes: r.bytes,
         handle: new NativePacked(r.handle),
+      };
+    },
+
+    fuseMoe(spec: FusedMoeSpec): FusedMoe | null {
+      // Plain weights and native packs only (the interim reference-packed bf16 runs op by op).
+      const arg = (w: Weight): unknown => {
+        if (w.dtype !== "packed") return w.data;
+        return nativeHandle(w) ?? undefined;
+      };
+      const mlps = spec.shared ? [...spec.experts, spec.shared] : spec.experts;
+      const weights: unknown[] = [];
+      for (const e of mlps) weights.push(arg(e.gate), arg(e.up), arg(e.down));
+      if (weights.some((w) => w === undefined)) return null;
+      const e = spec.experts.length;
+      const inter = e > 0 ? spec.experts[0].gate.rows : 0;
+      const sharedInter = spec.shared ? spec.shared.gate.rows : 0;
+      const h = spec.hidden;
+      const layer = A.moeCreate(
+        spec.gate.data,
+        e,
+        h,
+        spec.topK,
+        spec.normTopkProb,
+        spec.routedScalingFactor,
+        inter,
+        sharedInter,
+        weights,
+      );
+      const keep = { spec, weights }; // the native layer points into these arrays
+      return {
+        forward(x, m, routing) {
+          checkDim("moe", "m", m);
+          checkF32("moe", "x", x, m * h);
+          const out = new Float32Array(m * h);
+          A.moeForward(level, layer, x, m, out, routing?.scores ?? null, routing?.idx ?? null, routing?.weight ?? null);
+          void keep;
+          return out;
+        },
       };
     },
 

@@ -102,6 +102,36 @@ export interface Conv2dParams {
   pad: number;
 }
 
+/**
+ * A DeepSeek-MoE layer (spec 6.3) for {@link Kernels.fuseMoe}: the plain router weight, 3 weights
+ * (gate, up, down) per routed expert and optionally the fused shared MLP's 3. The kernel set may
+ * keep references to the weights; the caller keeps them unchanged for the fused layer's lifetime.
+ */
+export interface FusedMoeSpec {
+  hidden: number;
+  topK: number;
+  normTopkProb: boolean;
+  routedScalingFactor: number;
+  /** `[E, hidden]`, plain (the router runs in f32). */
+  gate: PlainWeight;
+  /** Per routed expert: gate `[inter, hidden]`, up `[inter, hidden]`, down `[hidden, inter]`. */
+  experts: { gate: Weight; up: Weight; down: Weight }[];
+  shared: { gate: Weight; up: Weight; down: Weight } | null;
+}
+
+/** A MoE layer run as one kernel call: the same arithmetic as src/model/moe.ts. */
+export interface FusedMoe {
+  /**
+   * x `[m, hidden]` -> `[m, hidden]`; when `routing` is given, its arrays receive the router
+   * scores `[m, E]`, the chosen experts `[m, k]` (ascending per row) and their weights `[m, k]`.
+   */
+  forward(
+    x: Float32Array,
+    m: number,
+    routing?: { scores: Float32Array; idx: Int32Array; weight: Float32Array },
+  ): Float32Array;
+}
+
 /** The kernel set. Every function is synchronous and may use the shared thread pool. */
 export interface Kernels {
   /** Implementation name, e.g. "native-avx2" or "reference". */
@@ -172,4 +202,10 @@ export interface Kernels {
    * A weight packed as `bf16` rounds the input to bf16 first, as in {@link linear}.
    */
   conv2d(x: Float32Array, weight: Weight, bias: Float32Array | null, p: Conv2dParams): Float32Array;
+
+  /**
+   * Optional: a fused MoE layer (one native call per layer), or null when this kernel set cannot
+   * run these weights fused (the caller then runs the layer op by op).
+   */
+  fuseMoe?(spec: FusedMoeSpec): FusedMoe | null;
 }

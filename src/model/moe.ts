@@ -11,9 +11,14 @@
  *    (routed width `moe_intermediate_size`, shared width `moe_intermediate_size × n_shared_experts`).
  *
  * Tokens are grouped by expert, so each routed expert runs one batched linear over all its rows.
+ *
+ * When the kernel set offers {@link Kernels.fuseMoe} (the native kernels), {@link DeepseekMoe.forward}
+ * runs the whole layer as one kernel call with the same arithmetic (native/moe.cc) unless a dump
+ * is attached; this TypeScript path stays the reference, is used while dumping, and is forced with
+ * `DSOCR_FUSED_MOE=0`.
  */
 import type { LanguageConfig } from "../config/types.ts";
-import type { Kernels, Weight } from "../kernels/types.ts";
+import type { FusedMoe, Kernels, Weight } from "../kernels/types.ts";
 import type { FeedForward, LoadContext } from "./blocks/context.ts";
 import { SwiGluMlp } from "./blocks/mlp.ts";
 import type { DumpSink } from "./dump.ts";
@@ -168,6 +173,9 @@ export class DeepseekMoe implements FeedForward {
    */
   dump: { sink: DumpSink; prefix: string } | undefined = undefined;
 
+  /** The fused layer: undefined = not created yet, null = not available for these weights. */
+  private fused: FusedMoe | null | undefined = undefined;
+
   /**
    * @param k kernel set
    * @param layerIndex decoder layer index (informative)
@@ -218,7 +226,40 @@ export class DeepseekMoe implements FeedForward {
    * Dumps the routing when {@link dump} is set.
    */
   forward(x: Float32Array, m: number): Float32Array {
+    if (!this.dump) {
+      const f = this.fusedLayer();
+      if (f) {
+        const { hidden } = this.dims;
+        if (x.length !== m * hidden)
+          throw new RangeError(`DeepseekMoe: x has ${x.length} values, expected ${m}x${hidden}`);
+        return f.forward(x, m);
+      }
+    }
     return this.forwardRouted(x, m).out;
+  }
+
+  /**
+   * The kernel set's fused version of this layer (created on first use), or null when the kernels
+   * have none, cannot run these weights fused, or `DSOCR_FUSED_MOE=0`.
+   */
+  fusedLayer(): FusedMoe | null {
+    if (this.fused !== undefined) return this.fused;
+    const gate = this.router.weight;
+    const d = this.dims;
+    const mlp = (e: SwiGluMlp) => ({ gate: e.gate.weight, up: e.up.weight, down: e.down.weight });
+    this.fused =
+      process.env.DSOCR_FUSED_MOE === "0" || !this.k.fuseMoe || gate.dtype === "packed"
+        ? null
+        : this.k.fuseMoe({
+            hidden: d.hidden,
+            topK: d.topK,
+            normTopkProb: d.normTopkProb,
+            routedScalingFactor: d.routedScalingFactor,
+            gate,
+            experts: this.experts.map(mlp),
+            shared: this.shared ? mlp(this.shared) : null,
+          });
+    return this.fused;
   }
 
   /**

@@ -1,0 +1,93 @@
+// int8 packed weights (native/pack_int8.cc) vs the reference int8 pack and linear, every ISA level
+// of this CPU. Quantisation: identical (checked exactly by multiplying with identity rows, which
+// reads the dequantised weight back). linear: tolerance of helpers.ts (rtol 1e-5 against
+// max(|expected|, rms)); both sides use the same int8 weights, only the f32 summation differs.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { referenceKernels as ref } from "./deps.ts";
+import { assertClose, nativeLevels, randArray, randWeight, rng } from "./helpers.ts";
+
+const levels = nativeLevels();
+
+function identity(k: number): Float32Array {
+  const x = new Float32Array(k * k);
+  for (let i = 0; i < k; i++) x[i * k + i] = 1;
+  return x;
+}
+
+describe("int8 packed linear", () => {
+  test("quantisation equals the reference exactly (odd sizes, bf16 and f32, ties round half up)", () => {
+    const r = rng(11);
+    const cases = [
+      { dtype: "f32" as const, n: 1, k: 6, data: Float32Array.from([127, 0.5, -0.5, 1.5, -1.5, 2.5]) },
+      { dtype: "f32" as const, n: 2, k: 3, data: new Float32Array(6) }, // all-zero rows: scale 0
+    ];
+    for (const c of cases) {
+      const w = { dtype: c.dtype, data: c.data, rows: c.n, cols: c.k };
+      const expected = ref.linear(identity(c.k), c.k, ref.packWeight(w, "int8"));
+      for (const K of levels) {
+        const p = K.packWeight(w, "int8");
+        assert.deepEqual(Array.from(K.linear(identity(c.k), c.k, p)), Array.from(expected), `${K.name} ${c.k}`);
+      }
+    }
+    for (const k of [1, 7, 33, 65]) {
+      for (const n of [1, 7, 33]) {
+        for (const dtype of ["bf16", "f32"] as const) {
+          const w = randWeight(r, dtype, n, k);
+          const expected = ref.linear(identity(k), k, ref.packWeight(w, "int8"));
+          for (const K of levels) {
+            const got = K.linear(identity(k), k, K.packWeight(w, "int8"));
+            assert.deepEqual(Array.from(got), Array.from(expected), `${K.name} dequantised ${n}x${k} ${dtype}`);
+          }
+        }
+      }
+    }
+  });
+
+  test("every m x k x n of the grid (small-m streaming and large-m GEMM paths), with and without bias", () => {
+    const r = rng(12);
+    for (const k of [1, 7, 33, 1000, 1283]) {
+      for (const n of [1, 7, 33, 1025]) {
+        const dtype = k % 2 ? "bf16" : "f32";
+        const w = randWeight(r, dtype, n, k);
+        const pref = ref.packWeight(w, "int8");
+        const packs = levels.map((K) => K.packWeight(w, "int8"));
+        const bias = randArray(r, n);
+        for (const m of [1, 2, 3, 5, 7, 16, 17, 40]) {
+          if (k * n * m > 4e6 && m > 3) continue; // keep the reference side quick
+          const x = randArray(r, m * k);
+          for (const b of [null, bias]) {
+            const expected = ref.linear(x, m, pref, b);
+            levels.forEach((K, i) => {
+              assertClose(K.linear(x, m, packs[i], b), expected, `${K.name} int8 m=${m} k=${k} n=${n} bias=${!!b}`);
+            });
+          }
+        }
+      }
+    }
+  });
+
+  test("large m spans several dequantised row blocks", () => {
+    const r = rng(13);
+    const [m, k, n] = [37, 130, 1100];
+    const w = randWeight(r, "bf16", n, k);
+    const x = randArray(r, m * k);
+    const expected = ref.linear(x, m, ref.packWeight(w, "int8"));
+    for (const K of levels) assertClose(K.linear(x, m, K.packWeight(w, "int8")), expected, `${K.name} ${m}x${k}x${n}`);
+  });
+
+  test("packed metadata and argument checks", () => {
+    const r = rng(14);
+    const w = randWeight(r, "f32", 5, 70);
+    for (const K of levels) {
+      const p = K.packWeight(w, "int8");
+      assert.equal(p.format, "int8");
+      assert.equal(p.rows, 5);
+      assert.equal(p.cols, 70);
+      assert.equal(p.bytes, 8 * 128 + 8 * 4); // 2 panels of 4 rows x K padded to 128, f32 scales
+      assert.throws(() => K.linear(new Float32Array(69), 1, p), RangeError);
+      assert.throws(() => K.linear(new Float32Array(70), 1, p, new Float32Array(4)), RangeError);
+      assert.throws(() => K.packWeight(p, "int8"), RangeError);
+    }
+  });
+});
