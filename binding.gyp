@@ -11,7 +11,8 @@
         "native/norm.cc",
         "native/act.cc",
         "native/rope.cc",
-        "native/conv.cc"
+        "native/conv.cc",
+        "native/bench.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

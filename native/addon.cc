@@ -13,6 +13,11 @@
 #include "kernels.h"
 #include "pool.h"
 
+// native/bench.cc: machine limits for `npm run bench`.
+namespace dsocr::bench {
+void register_bindings(Napi::Env env, Napi::Object exports);
+}
+
 namespace {
 
 using dsocr::Isa;
@@ -345,6 +350,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  dsocr::bench::register_bindings(env, exports);
   return exports;
 }
 
