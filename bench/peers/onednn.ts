@@ -12,7 +12,7 @@ const SOURCE = join(HERE, "onednn_gemm.cc");
 
 /** Builds the driver into `outDir` (once per source change); returns its path, or a reason it is unavailable. */
 export function buildOneDnn(outDir: string): { exe: string } | { unavailable: string } {
-  const probe = spawnSync("g++", ["-std=c++17", "-E", "-x", "c++", "-"], {
+  const probe = spawnSync("g++", ["-std=c++17", "-E", "-x", "c++", "-", "-o", "/dev/null"], {
     input: "#include <oneapi/dnnl/dnnl.hpp>\n",
     encoding: "utf8",
   });
