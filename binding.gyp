@@ -16,7 +16,8 @@
         "native/pack_bf16.cc",
         "native/pack_int8.cc",
         "native/moe.cc",
-        "native/addon_decode.cc"
+        "native/addon_decode.cc",
+        "native/bench.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -20,6 +20,11 @@ namespace dsocr {
 void register_decode_bindings(Napi::Env env, Napi::Object exports);  // addon_decode.cc
 }
 
+// native/bench.cc: machine limits for `npm run bench`.
+namespace dsocr::bench {
+void register_bindings(Napi::Env env, Napi::Object exports);
+}
+
 namespace {
 
 using dsocr::Isa;
@@ -448,6 +453,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dPacked", Napi::Function::New(env, Conv2dPacked));
   exports.Set("setBf16Dot", Napi::Function::New(env, SetBf16Dot));
   dsocr::register_decode_bindings(env, exports);
+  dsocr::bench::register_bindings(env, exports);
   return exports;
 }
 

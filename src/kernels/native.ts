@@ -161,6 +161,26 @@ interface Addon {
   ): void;
   /** Sum of x read once by all pool threads (read-bandwidth probe). */
   streamSum(isa: number, x: F32): number;
+  /** native/bench.cc (for `npm run bench`): streaming read bandwidth, GB/s. */
+  benchReadBandwidth(bytes: number, threads: number, repeats: number): number;
+  /** native/bench.cc: FMA-throughput peak, GFLOP/s. */
+  benchFmaPeak(kind: FmaPeakKind, threads: number): number;
+}
+
+/** FMA loops of {@link benchFmaPeak}: vfmadd231ps ymm / zmm, or vdpbf16ps zmm (2 FMAs per f32 lane). */
+export type FmaPeakKind = "f32-avx2" | "f32-avx512" | "bf16-avx512";
+
+/**
+ * Streaming read bandwidth in GB/s (1e9 B/s): best of `repeats` passes of `threads` std::threads
+ * summing their shares of a `bytes`-byte buffer (the bench's decode limit; see native/bench.cc).
+ */
+export function benchReadBandwidth(bytes: number, threads: number, repeats = 3): number {
+  return loadAddon().benchReadBandwidth(bytes, threads, repeats);
+}
+
+/** FMA peak in GFLOP/s of a register-resident loop of the given kind on `threads` threads (native/bench.cc). */
+export function benchFmaPeak(kind: FmaPeakKind, threads: number): number {
+  return loadAddon().benchFmaPeak(kind, threads);
 }
 
 interface NativePackResult {

@@ -1,0 +1,120 @@
+// Precision check on the real-size model (not in CI; slow): the language model runs the same fixed
+// synthetic prompt in f32, bf16 and int8, then a few teacher-forced decode steps (the f32 greedy
+// tokens). For bf16 and int8 it reports the logits' max and mean relative error against f32
+// (max|d| / max|f32| and mean|d| / mean|f32|) per step, and whether the greedy token agrees with
+// f32 wherever f32's top1 - top2 margin exceeds 1e-2.
+//
+// Usage: node --import tsx scripts/accuracy-full.ts [--model <dir>] [--rows 32] [--steps 4] [--threads n]
+//   --model defaults to .dsocr-cache/full-v2 (make it with
+//   `node bin/dsocr.js make-random --preset full-v2 --out .dsocr-cache/full-v2`).
+// The prompt: `rows` token embeddings of fixed pseudo-random ids (the prefill path a page takes,
+// without the vision encoder). Each precision loads only the language model, one at a time.
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openCheckpoint } from "../src/checkpoint/safetensors.ts";
+import { loadConfig } from "../src/config/config.ts";
+import { createNativeKernels } from "../src/kernels/native.ts";
+import type { Precision } from "../src/kernels/types.ts";
+import { LanguageModel } from "../src/model/language-model.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : def;
+};
+const dir = resolve(opt("--model", join(ROOT, ".dsocr-cache", "full-v2")));
+const rows = Number(opt("--rows", "32"));
+const steps = Number(opt("--steps", "4"));
+const threads = Number(opt("--threads", "0"));
+if (!existsSync(join(dir, "config.json"))) {
+  console.error(`no checkpoint in ${dir}; make one with: node bin/dsocr.js make-random --preset full-v2 --out ${dir}`);
+  process.exit(2);
+}
+const cfg = loadConfig(join(dir, "config.json")).language;
+const k = createNativeKernels();
+if (threads > 0) k.setThreads(threads);
+
+const ids: number[] = [];
+{
+  let x = 2024;
+  for (let i = 0; i < rows; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    ids.push(100 + (x % (cfg.vocabSize - 1000)));
+  }
+}
+
+function argmax(x: Float32Array): number {
+  let b = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[b]) b = i;
+  return b;
+}
+
+function margin(x: Float32Array): number {
+  let a = -Infinity;
+  let b = -Infinity;
+  for (const v of x) {
+    if (v > a) {
+      b = a;
+      a = v;
+    } else if (v > b) b = v;
+  }
+  return a - b;
+}
+
+/** Logits of the prefill (step 0) and of each forced decode step. */
+function run(precision: Precision, forced: number[] | null): { logits: Float32Array[]; seconds: number } {
+  const t0 = performance.now();
+  const ckpt = openCheckpoint(dir);
+  let lm: LanguageModel;
+  try {
+    lm = LanguageModel.load({ ckpt, k, precision, role: "lm" }, cfg);
+  } finally {
+    ckpt.close();
+  }
+  const state = lm.newState(rows + steps + 8);
+  const out = [lm.prefill(state, lm.embed(ids), rows)];
+  for (let s = 0; s < steps; s++) {
+    const next = forced ? forced[s] : argmax(out[s]);
+    out.push(lm.decode(state, next));
+  }
+  return { logits: out, seconds: (performance.now() - t0) / 1000 };
+}
+
+console.log(`model ${dir}; prompt ${rows} rows; ${steps} teacher-forced steps; threads ${k.getThreads()}`);
+const ref = run("f32", null);
+const forced = ref.logits.slice(0, steps).map(argmax);
+console.log(`f32 done in ${ref.seconds.toFixed(1)} s; greedy tokens ${forced.join(" ")}`);
+let allAgree = true;
+for (const p of ["bf16", "int8"] as const) {
+  const got = run(p, forced);
+  console.log(`${p} (${got.seconds.toFixed(1)} s):`);
+  for (let s = 0; s <= steps; s++) {
+    const a = ref.logits[s];
+    const b = got.logits[s];
+    let maxD = 0;
+    let maxA = 0;
+    let sumD = 0;
+    let sumA = 0;
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.abs(a[i] - b[i]);
+      maxD = Math.max(maxD, d);
+      maxA = Math.max(maxA, Math.abs(a[i]));
+      sumD += d;
+      sumA += Math.abs(a[i]);
+    }
+    const m = margin(a);
+    const agree = argmax(a) === argmax(b);
+    const checked = m > 1e-2;
+    if (checked && !agree) allAgree = false;
+    console.log(
+      `  ${s === 0 ? "prefill" : `step ${s}`}: max rel ${(maxD / maxA).toExponential(2)}, mean rel ${(sumD / sumA).toExponential(2)}; ` +
+        `top1 ${agree ? "agrees" : "differs"} (f32 margin ${m.toExponential(2)}${checked ? "" : ", not checked"})`,
+    );
+  }
+}
+console.log(
+  allAgree ? "greedy tokens agree wherever the f32 margin > 1e-2" : "GREEDY TOKENS DIFFER where the margin > 1e-2",
+);
+process.exit(allAgree ? 0 : 1);
