@@ -11,7 +11,9 @@
         "native/norm.cc",
         "native/act.cc",
         "native/rope.cc",
-        "native/conv.cc"
+        "native/conv.cc",
+        "native/packed.cc",
+        "native/pack_bf16.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

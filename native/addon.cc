@@ -11,6 +11,8 @@
 
 #include "cpu.h"
 #include "kernels.h"
+#include "pack_bf16.h"
+#include "packed.h"
 #include "pool.h"
 
 namespace {
@@ -328,6 +330,97 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- packed weights (packed.h) ----------------------------------------------------------------
+
+// Marks the Externals that own a dsocr::Packed (checked before every use of a handle).
+const napi_type_tag kPackedTag = {0x6473'6f63'7250'616bULL, 0x6564'5765'6967'6874ULL};
+
+// The Packed behind argument i (an External made by packWeight), or null after throwing.
+const dsocr::Packed* packed_arg(Args& a, const Napi::CallbackInfo& info, size_t i) {
+  if (!a.ok()) return nullptr;
+  Napi::Value v = info[i];
+  if (!v.IsExternal() || !v.As<Napi::External<dsocr::Packed>>().CheckTypeTag(&kPackedTag)) {
+    a.type_error("weight is not a packed weight handle");
+    return nullptr;
+  }
+  return v.As<Napi::External<dsocr::Packed>>().Data();
+}
+
+// packWeight(isa, w, rows, cols, format) -> { handle: External<Packed>, bytes }. format: 0 bf16, 1 int8.
+Napi::Value PackWeight(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  int64_t fmt = a.integer(4, "format", 0, 1);
+  dsocr::WeightRef w = a.weight(1, "weight", rows, cols);
+  if (!a.ok()) return info.Env().Undefined();
+  dsocr::Packed* p = dsocr::pack_weight(isa, w, static_cast<dsocr::PackFmt>(fmt));
+  if (!p) {
+    a.range_error("packWeight: format not supported by the native kernels, or out of memory");
+    return info.Env().Undefined();
+  }
+  Napi::Env env = info.Env();
+  const int64_t bytes = static_cast<int64_t>(p->bytes);
+  auto ext = Napi::External<dsocr::Packed>::New(env, p, [bytes](Napi::Env e, dsocr::Packed* q) {
+    Napi::MemoryManagement::AdjustExternalMemory(e, -bytes);
+    delete q;
+  });
+  ext.TypeTag(&kPackedTag);
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("handle", ext);
+  o.Set("bytes", static_cast<double>(p->bytes));
+  return o;
+}
+
+// linearPacked(isa, x, m, handle, bias | null, out)
+Napi::Value LinearPacked(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t m = a.dim(2, "m");
+  const dsocr::Packed* w = packed_arg(a, info, 3);
+  if (!a.ok()) return info.Env().Undefined();
+  const float* x = a.f32(1, "x", a.product(m, w->cols));
+  const float* bias = a.f32(4, "bias", w->rows, true);
+  float* out = a.f32(5, "out", a.product(m, w->rows));
+  if (a.ok()) dsocr::linear_packed(isa, x, m, *w, bias, out);
+  return info.Env().Undefined();
+}
+
+// conv2dPacked(isa, x, c, h, w, k, stride, pad, handle, bias | null, out)
+Napi::Value Conv2dPacked(const Napi::CallbackInfo& info) {
+  Args a(info);
+  dsocr::Conv2dArgs p{};
+  Isa isa = a.isa(0);
+  p.c = a.dim(2, "c");
+  p.h = a.dim(3, "h");
+  p.w = a.dim(4, "w");
+  p.k = a.dim(5, "k");
+  p.stride = a.dim(6, "stride");
+  p.pad = a.dim(7, "pad");
+  p.packed = packed_arg(a, info, 8);
+  if (!a.ok()) return info.Env().Undefined();
+  if (p.k == 0 || p.stride == 0) a.range_error("k and stride must be >= 1");
+  if (a.ok() && (p.h + 2 * p.pad < p.k || p.w + 2 * p.pad < p.k)) a.range_error("kernel larger than padded input");
+  if (a.ok() && p.packed->cols != a.product(p.c, p.k, p.k)) a.range_error("packed weight has the wrong column count");
+  if (!a.ok()) return info.Env().Undefined();
+  size_t oc = p.packed->rows;
+  size_t ho = (p.h + 2 * p.pad - p.k) / p.stride + 1, wo = (p.w + 2 * p.pad - p.k) / p.stride + 1;
+  p.weight = dsocr::WeightRef{nullptr, false, oc, p.packed->cols};
+  p.x = a.f32(1, "x", a.product(p.c, p.h, p.w));
+  p.bias = a.f32(9, "bias", oc, true);
+  p.out = a.f32(10, "out", a.product(oc, ho, wo));
+  a.product(a.product(ho, wo), a.product(p.c, p.k, p.k));  // im2col size
+  if (a.ok()) dsocr::conv2d(isa, p);
+  return info.Env().Undefined();
+}
+
+// setBf16Dot(on): tests only (see pack_bf16.h). Returns whether vdpbf16ps is available.
+Napi::Value SetBf16Dot(const Napi::CallbackInfo& info) {
+  dsocr::set_bf16_dot(info[0].ToBoolean().Value());
+  return Napi::Boolean::New(info.Env(), dsocr::bf16_dot_available());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
@@ -345,6 +438,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  exports.Set("packWeight", Napi::Function::New(env, PackWeight));
+  exports.Set("linearPacked", Napi::Function::New(env, LinearPacked));
+  exports.Set("conv2dPacked", Napi::Function::New(env, Conv2dPacked));
+  exports.Set("setBf16Dot", Napi::Function::New(env, SetBf16Dot));
   return exports;
 }
 

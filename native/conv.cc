@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "kernels.h"
+#include "packed.h"
 #include "pool.h"
 
 namespace dsocr {
@@ -16,7 +17,7 @@ namespace dsocr {
 void conv2d(Isa isa, const Conv2dArgs& a) {
   const size_t c = a.c, h = a.h, w = a.w, k = a.k, s = a.stride, p = a.pad;
   const size_t ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
-  const size_t P = ho * wo, ckk = c * k * k, oc = a.weight.rows;
+  const size_t P = ho * wo, ckk = c * k * k, oc = a.packed ? a.packed->rows : a.weight.rows;
   // Uninitialised buffers (every element is written before it is read).
   std::unique_ptr<float[]> colbuf(new float[P * ckk]);
   float* col = colbuf.get();
@@ -47,7 +48,11 @@ void conv2d(Isa isa, const Conv2dArgs& a) {
   });
   std::unique_ptr<float[]> ybuf(new float[P * oc]);
   float* y = ybuf.get();
-  linear(isa, col, P, a.weight, nullptr, y);
+  if (a.packed) {
+    linear_packed(isa, col, P, *a.packed, nullptr, y);
+  } else {
+    linear(isa, col, P, a.weight, nullptr, y);
+  }
   colbuf.reset();
   constexpr size_t B = 32;
   pool::parallel_for((oc + B - 1) / B, [&](size_t t) {

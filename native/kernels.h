@@ -50,12 +50,15 @@ struct AttentionArgs {
 
 void attention(Isa isa, const AttentionArgs& a);
 
+struct Packed;  // packed.h
+
 struct Conv2dArgs {
   const float* x;  // [c, h, w]
   size_t c, h, w, k, stride, pad;
   WeightRef weight;  // [out, c*k*k]
   const float* bias;  // [out] or null
   float* out;         // [out, ho, wo]
+  const Packed* packed = nullptr;  // when set: the weight, packed (packed.h); `weight` is unused
 };
 
 void conv2d(Isa isa, const Conv2dArgs& a);

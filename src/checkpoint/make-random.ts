@@ -18,16 +18,12 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "../config/config.ts";
 import type { ModelConfig } from "../config/types.ts";
+import { writeFileAtomicSync } from "../util/atomic.ts";
+import { Xoshiro128 } from "../util/xoshiro.ts";
 import { DTYPE_SIZE, numel } from "./dtype.ts";
 import { INDEX_FILE, SINGLE_FILE } from "./safetensors.ts";
 import { type CheckpointTensor, checkpointTensors } from "./tensor-names.ts";
-import {
-  referenceOrder,
-  type TensorSpec,
-  writeFileAtomic,
-  writeSafetensorsStreaming,
-  writeShardedSafetensors,
-} from "./writer.ts";
+import { referenceOrder, type TensorSpec, writeSafetensorsStreaming, writeShardedSafetensors } from "./writer.ts";
 
 /** Built-in configurations: the tiny fixture model and the real DeepSeek-OCR 2. */
 export type RandomPreset = "tiny-v2" | "full-v2";
@@ -130,59 +126,15 @@ export function initStats(name: string, shape: readonly number[], cfg: ModelConf
   return { mean: 0, std: 0.02 };
 }
 
-/** cyrb128 string hash: four 32-bit words, used to seed one PRNG stream per tensor. */
-function hash128(str: string): [number, number, number, number] {
-  let h1 = 1779033703;
-  let h2 = 3144134277;
-  let h3 = 1013904242;
-  let h4 = 2773480762;
-  for (let i = 0; i < str.length; i++) {
-    const k = str.charCodeAt(i);
-    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
-    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
-    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
-    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
-  }
-  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
-  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
-  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
-  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
-  h1 ^= h2 ^ h3 ^ h4;
-  h2 ^= h1;
-  h3 ^= h1;
-  h4 ^= h1;
-  return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
-}
-
 /**
- * xoshiro128** PRNG (32-bit state words), bulk-filling bf16 values. Deterministic across platforms.
+ * The per-tensor random stream of make-random: {@link Xoshiro128} seeded from a string, bulk-filling
+ * bf16 values. Deterministic across platforms.
  */
-export class Xoshiro128 {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-
-  /** Seeds from a string (hashed with cyrb128); an all-zero state is avoided. */
+export class WeightRandom extends Xoshiro128 {
+  /** Seeds from a string (hashed with cyrb128). */
   constructor(seed: string) {
-    const [a, b, c, d] = hash128(seed);
-    this.s0 = a;
-    this.s1 = b;
-    this.s2 = c;
-    this.s3 = d || 0x9e3779b9;
-  }
-
-  /** Next 32-bit unsigned integer. */
-  nextU32(): number {
-    const r = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return r;
+    const r = Xoshiro128.fromString(seed);
+    super([r.s0, r.s1, r.s2, r.s3]);
   }
 
   /**
@@ -223,10 +175,6 @@ export class Xoshiro128 {
   }
 }
 
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
-}
-
 /**
  * Streams the random bf16 values of one tensor in chunks to `write`.
  * @param t tensor (dtype must be BF16)
@@ -242,7 +190,7 @@ export function generateTensor(
 ): void {
   if (t.dtype !== "BF16") throw new Error(`generateTensor: ${t.name} is ${t.dtype}, only BF16 is generated`);
   const { mean, std } = initStats(t.name, t.shape, cfg);
-  const rng = new Xoshiro128(`dsocr-random:${seed}:${t.name}`);
+  const rng = new WeightRandom(`dsocr-random:${seed}:${t.name}`);
   const total = numel(t.shape);
   const size = Math.min(CHUNK, Math.max(total, 1));
   const scratch = new Float32Array(size);
@@ -309,7 +257,7 @@ export async function makeRandomCheckpoint(opts: MakeRandomOptions): Promise<Mak
     if (existsSync(fileURLToPath(TOKENIZER_BUILD))) {
       const mod = (await import(TOKENIZER_BUILD.href)) as { buildTokenizerJson?: () => string };
       if (typeof mod.buildTokenizerJson === "function") {
-        writeFileAtomic(join(dir, "tokenizer.json"), mod.buildTokenizerJson());
+        writeFileAtomicSync(join(dir, "tokenizer.json"), mod.buildTokenizerJson());
         files.push("tokenizer.json");
         tokenizerJson = true;
       } else {
@@ -352,7 +300,7 @@ export async function makeRandomCheckpoint(opts: MakeRandomOptions): Promise<Mak
     files.push(...r.shards.map((f) => f.slice(dir.length + 1)), INDEX_FILE);
   }
   // config.json last: a directory with a config.json is a complete checkpoint.
-  writeFileAtomic(join(dir, "config.json"), configText);
+  writeFileAtomicSync(join(dir, "config.json"), configText);
   files.push("config.json");
 
   return { dir, config: cfg, files, tensorCount: tensors.length, totalBytes, tokenizerJson, notes };

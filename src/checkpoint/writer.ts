@@ -9,8 +9,9 @@
  * file in the same directory and renamed into place, so a crash never leaves a half-written checkpoint
  * under the final name.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { tempPathFor, writeFileAtomicSync } from "../util/atomic.ts";
 import { DTYPE_SIZE, numel } from "./dtype.ts";
 import { CheckpointError } from "./errors.ts";
 import { INDEX_FILE } from "./safetensors.ts";
@@ -134,10 +135,6 @@ export function referenceOrder<T extends TensorSpec>(specs: readonly T[]): T[] {
   );
 }
 
-function tempName(file: string): string {
-  return `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
-}
-
 function writeAll(fd: number, bytes: Uint8Array, file: string): void {
   let done = 0;
   while (done < bytes.byteLength) {
@@ -180,7 +177,7 @@ export class SafetensorsWriter {
     this.file = resolve(file);
     this.specs = specs.map((s) => ({ name: s.name, dtype: s.dtype, shape: [...s.shape] }));
     this.layout = buildSafetensorsLayout(this.specs, metadata, this.file);
-    this.tmp = tempName(this.file);
+    this.tmp = tempPathFor(this.file);
     this.fd = openSync(this.tmp, "w");
     try {
       writeAll(this.fd, this.layout.header, this.file);
@@ -446,26 +443,9 @@ export function writeShardedSafetensors(
   const sortedMap: Record<string, string> = {};
   for (const k of Object.keys(weightMap).sort()) sortedMap[k] = weightMap[k];
   const indexFile = join(root, INDEX_FILE);
-  writeFileAtomic(
+  writeFileAtomicSync(
     indexFile,
     `${JSON.stringify({ metadata: { ...(opts.indexMetadata ?? {}), total_size: totalSize }, weight_map: sortedMap }, null, 2)}\n`,
   );
   return { shards, indexFile, totalSize };
-}
-
-/**
- * Writes a text or binary file atomically (temp file in the same directory, then rename).
- * @param file destination path; its directory must exist
- * @param data contents
- */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const abs = resolve(file);
-  const tmp = tempName(abs);
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, abs);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
 }

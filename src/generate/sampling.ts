@@ -3,6 +3,7 @@
  * temperature 0) or temperature + top-p sampling with a seeded PRNG. Banned ids (n-gram guard)
  * count as −∞ before anything else.
  */
+import { Xoshiro128 } from "../util/xoshiro.ts";
 
 /** The chosen token plus the two best candidates, for diagnostics. */
 export interface TokenChoice {
@@ -74,55 +75,20 @@ export function greedyArgmax(logits: ArrayLike<number>, banned?: BannedIds): Tok
 }
 
 /**
- * Small, fast, seeded PRNG (xoshiro128**, state seeded by splitmix32). The same seed gives the same
- * stream on every platform.
+ * The seeded PRNG of sampling: xoshiro128** seeded from a number with splitmix32 (see
+ * {@link Xoshiro128}). The same seed gives the same stream on every platform.
  */
-export class SeededRandom {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-
+export class SeededRandom extends Xoshiro128 {
   /** @param seed any number; only its low 32 bits (after truncation) matter. */
   constructor(seed: number) {
-    let x = Math.trunc(seed) >>> 0;
-    const next = (): number => {
-      x = (x + 0x9e3779b9) | 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    const r = Xoshiro128.fromNumber(seed);
+    super([r.s0, r.s1, r.s2, r.s3]);
   }
 
   /** Next uniform 32-bit unsigned integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    return this.nextU32();
   }
-
-  /** Next uniform double in [0, 1) with 53 random bits. */
-  nextFloat(): number {
-    const hi = this.nextUint32() >>> 5; // 27 bits
-    const lo = this.nextUint32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }
 
 /** Sampling settings. */

@@ -112,6 +112,45 @@ interface Addon {
     bias: Nullable<F32>,
     out: F32,
   ): void;
+  packWeight(isa: number, w: Uint16Array | F32, rows: number, cols: number, format: number): NativePackResult;
+  linearPacked(isa: number, x: F32, m: number, handle: unknown, bias: Nullable<F32>, out: F32): void;
+  conv2dPacked(
+    isa: number,
+    x: F32,
+    c: number,
+    h: number,
+    w: number,
+    k: number,
+    stride: number,
+    pad: number,
+    handle: unknown,
+    bias: Nullable<F32>,
+    out: F32,
+  ): void;
+  setBf16Dot(on: boolean): boolean;
+}
+
+interface NativePackResult {
+  handle: unknown;
+  bytes: number;
+}
+
+/** `PackedWeight.handle` of a weight packed by the addon (owns a native `Packed`, freed by the GC). */
+class NativePacked {
+  constructor(readonly external: unknown) {}
+}
+
+/** The native handle of a packed weight, or null for one packed elsewhere (e.g. the reference). */
+function nativeHandle(w: PackedWeight): unknown {
+  return w.handle instanceof NativePacked ? w.handle.external : null;
+}
+
+/**
+ * Tests only: `false` makes the AVX-512 bf16 kernels use the AVX-512F widening path even where the
+ * CPU has AVX512_BF16 (`vdpbf16ps`). Returns whether this CPU has AVX512_BF16.
+ */
+export function setBf16DotForTests(on: boolean): boolean {
+  return loadAddon().setBf16Dot(on);
 }
 
 /** Repository root (this file is src/kernels/native.ts). */
@@ -236,10 +275,21 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
   if (level > A.cpuFeatures().bestIsa) throw new RangeError(`this CPU cannot run the ${isa} kernels`);
 
   /**
-   * Packed weights (interim): `bf16` runs the f32 kernel on the bf16 data with the input rounded to
-   * bf16 (bf16 x bf16 products are exact in f32); `int8` falls back to the reference kernel.
+   * Packed weights: `bf16` packed by the addon runs the native bf16 GEMM (native/gemm_bf16-inl.h);
+   * a weight packed elsewhere takes the interim paths: reference `bf16` runs the f32 kernel on the
+   * bf16 data with the input rounded to bf16, `int8` falls back to the reference kernel.
    */
   const linearPacked = (x: F32, m: number, w: PackedWeight, bias?: F32 | null): F32 => {
+    const h = nativeHandle(w);
+    if (h !== null) {
+      checkDim("linear", "m", m);
+      checkF32("linear", "x", x);
+      if (x.length !== m * w.cols) throw new RangeError(`linear: x has ${x.length} values, expected ${m}x${w.cols}`);
+      if (bias !== undefined && bias !== null) checkF32("linear", "bias", bias, w.rows);
+      const y = new Float32Array(m * w.rows);
+      A.linearPacked(level, x, m, h, bias ?? null, y);
+      return y;
+    }
     if (w.format !== "bf16") return referenceKernels.linear(x, m, w, bias);
     const xr = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) xr[i] = bf16ToF32(f32ToBf16(x[i]));
@@ -255,7 +305,19 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
     },
     getThreads: () => A.getThreads(),
 
-    packWeight: (w, format) => packWeightReference(w, format),
+    packWeight(w, format) {
+      if (format !== "bf16" || w.dtype === "packed") return packWeightReference(w, format);
+      checkWeight("packWeight", w);
+      const r = A.packWeight(level, w.data, w.rows, w.cols, 0);
+      return {
+        dtype: "packed",
+        format,
+        rows: w.rows,
+        cols: w.cols,
+        bytes: r.bytes,
+        handle: new NativePacked(r.handle),
+      };
+    },
 
     linear(x, m, w, bias) {
       if (w.dtype === "packed") return linearPacked(x, m, w, bias);
@@ -401,7 +463,7 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
       checkDim(fn, "k", k, 1);
       checkDim(fn, "stride", stride, 1);
       checkDim(fn, "pad", pad);
-      checkWeight(fn, weight);
+      if (weight.dtype !== "packed") checkWeight(fn, weight);
       checkF32(fn, "x", x);
       if (x.length !== c * h * w) throw new RangeError(`${fn}: input has ${x.length} values, expected ${c}x${h}x${w}`);
       if (weight.cols !== c * k * k) {
@@ -412,7 +474,12 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
       const ho = Math.floor((h + 2 * pad - k) / stride) + 1;
       const wo = Math.floor((w + 2 * pad - k) / stride) + 1;
       const out = new Float32Array(weight.rows * ho * wo);
-      if (weight.dtype === "packed") throw new RangeError(`${fn}: packed conv weights are not supported yet`);
+      if (weight.dtype === "packed") {
+        const hnd = nativeHandle(weight);
+        if (hnd === null) return referenceKernels.conv2d(x, weight, bias, p);
+        A.conv2dPacked(level, x, c, h, w, k, stride, pad, hnd, bias ?? null, out);
+        return out;
+      }
       A.conv2d(level, x, c, h, w, k, stride, pad, weight.data, weight.rows, bias ?? null, out);
       return out;
     },

@@ -311,6 +311,12 @@ function conv2d(x: Float32Array, weight: Weight, bias: Float32Array | null, p: C
   const outC = weight.rows;
   const out = new Float32Array(outC * ho * wo);
   const row = new Float32Array(weight.cols);
+  if (weight.dtype === "packed" && weight.format === "bf16") {
+    // bf16 precision: the input is rounded to bf16 before the products (as in linear).
+    const xr = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) xr[i] = bf16ToF32(f32ToBf16(x[i]));
+    x = xr;
+  }
   for (let o = 0; o < outC; o++) {
     weightRow(weight, o, row);
     const b = bias ? bias[o] : 0;

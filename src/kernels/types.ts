@@ -169,6 +169,7 @@ export interface Kernels {
    * 2-D convolution, NCHW with N = 1. x `[c, h, w]`, weight `[out, c * k * k]` (PyTorch `[out, c, k, k]`
    * flattened), optional bias `[out]`; zero padding `pad` on every side.
    * Returns `[out, ho, wo]` with ho = floor((h + 2 pad - k) / stride) + 1.
+   * A weight packed as `bf16` rounds the input to bf16 first, as in {@link linear}.
    */
   conv2d(x: Float32Array, weight: Weight, bias: Float32Array | null, p: Conv2dParams): Float32Array;
 }

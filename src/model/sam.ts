@@ -18,7 +18,7 @@
 import type { SamConfig } from "../config/types.ts";
 import { bf16ToF32, f32ToBf16 } from "../kernels/reference.ts";
 import type { Kernels, Weight } from "../kernels/types.ts";
-import type { LoadContext } from "./blocks/context.ts";
+import { type LoadContext, prepareWeight } from "./blocks/context.ts";
 import { Linear } from "./blocks/linear.ts";
 import { LayerNorm } from "./blocks/norm.ts";
 import type { Dumper } from "./dump.ts";
@@ -68,7 +68,8 @@ export function roundToBf16(x: Float32Array): Float32Array {
 
 /**
  * `nn.Conv2d` on one NCHW image (N = 1), square kernel, zero padding. The weight `[out, in, k, k]`
- * is kept flattened as `[out, in·k·k]` in its checkpoint dtype.
+ * is kept flattened as `[out, in·k·k]` in its checkpoint dtype (f32 precision) or packed by
+ * {@link prepareWeight} for the context's precision (bf16: the input is rounded to bf16).
  */
 export class Conv2d {
   constructor(
@@ -95,7 +96,7 @@ export class Conv2d {
     pad: number,
     bias: boolean,
   ): Conv2d {
-    const w = ctx.ckpt.readWeight(`${prefix}.weight`, [outCh, inCh, kernel, kernel]);
+    const w = prepareWeight(ctx, ctx.ckpt.readWeight(`${prefix}.weight`, [outCh, inCh, kernel, kernel]));
     const b = bias ? ctx.ckpt.readF32(`${prefix}.bias`, [outCh]) : null;
     return new Conv2d(ctx.k, w, b, inCh, kernel, stride, pad);
   }
@@ -397,7 +398,7 @@ export class SamEncoder {
       Conv2d.load(ctx, `${prefix}.patch_embed.proj`, 3, c, cfg.patchSize, cfg.patchSize, 0, true),
       ctx.ckpt.readF32(`${prefix}.pos_embed`, [1, p, p, c]),
       blocks,
-      new Linear(ctx.k, neck0w, null),
+      new Linear(ctx.k, prepareWeight(ctx, neck0w), null),
       LayerNorm.load(ctx, `${prefix}.neck.1`, neck, cfg.layerNormEps),
       Conv2d.load(ctx, `${prefix}.neck.2`, neck, neck, 3, 1, 1, false),
       LayerNorm.load(ctx, `${prefix}.neck.3`, neck, cfg.layerNormEps),

@@ -4,7 +4,7 @@
  * whether the page ended with EOS, timings). Files are written atomically.
  */
 import { basename, extname, join } from "node:path";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 import type { PageResult } from "./engine.ts";
 import { parseGrounding, toPixels } from "./grounding.ts";
 import { cleanMarkdown, joinPages } from "./markdown.ts";

@@ -8,7 +8,7 @@
  * give; everything else is a plain relative comparison. NaN must match NaN.
  */
 import assert from "node:assert/strict";
-import type { Kernels, PlainWeight, Weight } from "./deps.ts";
+import type { Kernels, PlainWeight } from "./deps.ts";
 import { createNativeKernels, f32ToBf16ForTests, supportedIsaLevels } from "./deps.ts";
 
 export const RTOL = 1e-5;

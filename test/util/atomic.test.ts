@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { writeFileAtomic, writeFileAtomicSync } from "../../src/pipeline/atomic.ts";
+import { writeFileAtomic, writeFileAtomicSync } from "../../src/util/atomic.ts";
 import { tempDir } from "../helpers/paths.ts";
 
 const leftovers = (dir: string) => readdirSync(dir).filter((n) => n.endsWith(".tmp"));

@@ -14,7 +14,8 @@ export interface WriteFileAtomicOptions {
   mode?: number;
 }
 
-function tempPathFor(path: string): string {
+/** A temporary path beside `path` (same directory, so rename() is atomic). */
+export function tempPathFor(path: string): string {
   // Same directory, so that rename() stays on one file system and is atomic.
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
 }
