@@ -4,7 +4,11 @@
  * (`LanguageModel.decodeBatch`) per batch size. Prints total decode tokens/s per B.
  *
  * Usage: node --import tsx scripts/bench-batch.ts <checkpoint dir> [--threads 2] [--precision f32]
- *        [--batches 1,2,4,8] [--steps 16]
+ *        [--batches 1,2,4,8] [--steps 16] [--warmup 4]
+ *
+ * In f32 the bf16 weights are read from the memory-mapped checkpoint: run it twice (or after
+ * something else read the files) so the page cache is warm, or the first batch sizes time disk reads
+ * of the experts they touch first.
  */
 import { parseArgs } from "node:util";
 import { openCheckpoint } from "../src/checkpoint/safetensors.ts";
@@ -20,6 +24,7 @@ const { values, positionals } = parseArgs({
     precision: { type: "string", default: "f32" },
     batches: { type: "string", default: "1,2,4,8" },
     steps: { type: "string", default: "16" },
+    warmup: { type: "string", default: "4" },
   },
 });
 const dir = positionals[0] ?? "/tmp/full-v2";
@@ -37,7 +42,7 @@ const tokenId = (b: number, s: number) => (b * 7919 + s * 104729 + 13) % lm.voca
 for (const b of values.batches.split(",").map(Number)) {
   const states = Array.from({ length: b }, (_, i) => {
     const n = 4 + (i % 5); // different lengths
-    const st = lm.newState(n + steps + 2);
+    const st = lm.newState(n + steps + Number(values.warmup));
     lm.prefill(st, lm.embed(Array.from({ length: n }, (_, j) => tokenId(i, j))), n);
     return st;
   });
