@@ -72,6 +72,12 @@ program
   )
   .option("--threads <n>", "compute threads", intArg("--threads", 1, 1024), availableParallelism())
   .option(
+    "--concurrency <n>",
+    "pages in flight together (across documents): their decode steps are batched, sharing each weight read",
+    intArg("--concurrency", 1, 256),
+    1,
+  )
+  .option(
     "--temperature <t>",
     "sample with this temperature instead of greedy decoding",
     numArg("--temperature", 0, 100),

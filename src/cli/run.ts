@@ -12,6 +12,7 @@ import { type DocumentRecord, outputName, type PageRecord, pageRecord, writeDocu
 import { OcrEngine } from "../pipeline/engine.ts";
 import { openInput } from "../pipeline/inputs.ts";
 import type { PageOptions } from "../pipeline/options.ts";
+import { PageQueue } from "../pipeline/page-queue.ts";
 
 /** Parsed command-line options (see main.ts). */
 export interface CliOptions {
@@ -25,6 +26,8 @@ export interface CliOptions {
   dpi: number;
   precision: string;
   threads: number;
+  /** Pages in flight together (default 1). */
+  concurrency?: number;
   temperature?: number;
   topP: number;
   seed: number;
@@ -77,57 +80,93 @@ export async function runCli(inputs: string[], opts: CliOptions): Promise<number
     dpi: opts.dpi,
     precision: opts.precision,
     threads: engine.kernels.getThreads(),
+    concurrency: opts.concurrency ?? 1,
     kernels: engine.kernels.name,
   };
   if (!opts.json) mkdirSync(opts.out, { recursive: true });
   if (opts.dump) mkdirSync(opts.dump, { recursive: true });
-  const documents: DocumentRecord[] = [];
-  const errors: { input: string; error: string }[] = [];
+  // Pages of all inputs go through one queue: up to --concurrency pages decode together; the next
+  // page is rendered while the others decode. Each document is written once all its pages are done.
+  const queue = new PageQueue(engine, { concurrency: opts.concurrency ?? 1 });
+  const documents: (DocumentRecord | undefined)[] = [];
+  const errors: ({ input: string; error: string } | undefined)[] = [];
+  const finished: Promise<void>[] = [];
+  const fail = (index: number, input: string, e: unknown) => {
+    errors[index] = { input, error: errorLine(e) };
+    log(`dsocr: ${input}: ${errorLine(e)}`);
+  };
   try {
-    for (const input of inputs) {
+    for (const [index, input] of inputs.entries()) {
       const name = outputName(input);
+      const pages: Promise<PageRecord>[] = [];
+      let renderError: unknown;
       try {
         const src = await openInput(input, opts.dpi);
-        const pages: PageRecord[] = [];
         try {
           for (let i = 0; i < src.pageCount; i++) {
+            await queue.ready();
             const img = await src.page(i);
             const dumper = opts.dump ? new MemoryDump() : undefined;
-            const r = engine.recognize(img, pageOptions, { dumper });
-            if (dumper && opts.dump) await saveDump(dumper, join(opts.dump, `${name}.p${i + 1}.safetensors`));
-            pages.push(pageRecord(i + 1, r));
-            log(
-              `${input}: page ${i + 1}/${src.pageCount}: ${r.tokens.length} tokens${r.finished ? "" : " (no EOS: token limit reached)"}, ${(r.timings.encode + r.timings.prefill + r.timings.decode).toFixed(2)} s`,
+            pages.push(
+              queue.submit(img, pageOptions, { dumper }).then(async (r) => {
+                if (dumper && opts.dump) await saveDump(dumper, join(opts.dump, `${name}.p${i + 1}.safetensors`));
+                log(
+                  `${input}: page ${i + 1}/${src.pageCount}: ${r.tokens.length} tokens${r.finished ? "" : " (no EOS: token limit reached)"}, ${(r.timings.encode + r.timings.prefill + r.timings.decode).toFixed(2)} s`,
+                );
+                return pageRecord(i + 1, r);
+              }),
             );
           }
         } finally {
           src.close();
         }
-        const doc: DocumentRecord = { input: resolve(input), model: resolve(opts.model), settings, pages };
-        documents.push(doc);
-        if (!opts.json) {
-          const written = await writeDocument(opts.out, name, doc);
-          log(`${input}: wrote ${written.join(", ")}`);
-        }
       } catch (e) {
-        errors.push({ input, error: errorLine(e) });
-        log(`dsocr: ${input}: ${errorLine(e)}`);
+        renderError = e;
       }
+      finished.push(
+        (async () => {
+          if (renderError !== undefined) {
+            await Promise.allSettled(pages);
+            fail(index, input, renderError);
+            return;
+          }
+          try {
+            const doc: DocumentRecord = {
+              input: resolve(input),
+              model: resolve(opts.model as string),
+              settings,
+              pages: await Promise.all(pages),
+            };
+            documents[index] = doc;
+            if (!opts.json) {
+              const written = await writeDocument(opts.out, name, doc);
+              log(`${input}: wrote ${written.join(", ")}`);
+            }
+          } catch (e) {
+            await Promise.allSettled(pages);
+            fail(index, input, e);
+          }
+        })(),
+      );
     }
+    await Promise.all(finished);
   } finally {
+    await queue.drain();
     engine.close();
   }
   if (opts.json) {
-    const allPages = documents.flatMap((d) => d.pages);
-    const out: Record<string, unknown> = { documents, errors };
+    const docs = documents.filter((d) => d !== undefined);
+    const allPages = docs.flatMap((d) => d.pages);
+    const out: Record<string, unknown> = { documents: docs, errors: errors.filter((e) => e !== undefined) };
     if (allPages.length === 1) {
       out.tokens = allPages[0].tokens;
       out.text = allPages[0].raw;
     }
     process.stdout.write(`${JSON.stringify(out)}\n`);
   }
-  if (errors.length > 0) {
-    log(`dsocr: ${errors.length} of ${inputs.length} input(s) failed`);
+  const failed = errors.filter((e) => e !== undefined).length;
+  if (failed > 0) {
+    log(`dsocr: ${failed} of ${inputs.length} input(s) failed`);
     return 1;
   }
   return 0;

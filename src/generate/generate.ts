@@ -43,6 +43,72 @@ export interface GenerateResult {
 }
 
 /**
+ * The per-sequence part of the loop: the n-gram guard, the sampler, the stop condition and the ids
+ * so far. {@link generate} drives one; the batched driver (batch.ts) drives one per sequence, so
+ * both paths choose tokens identically.
+ */
+export class Generation {
+  /** Generated ids, the stop id included when it was produced. */
+  readonly ids: number[] = [];
+  readonly steps: StepInfo[] = [];
+  /** Why the sequence ended, or null while it goes on. */
+  stop: StopReason | "aborted" | null = null;
+  private readonly guard: NgramGuard;
+  private readonly sampler: TokenSampler;
+  private readonly stopCondition: StopCondition;
+
+  /**
+   * @param promptIds the prompt ids (the guard's `"all"` window searches them)
+   * @param opts the settings (onToken is called from {@link next}; the signal is checked there)
+   * @throws the AbortSignal's reason when it is already aborted
+   */
+  constructor(
+    promptIds: readonly number[],
+    readonly opts: GenerateOptions,
+  ) {
+    opts.signal?.throwIfAborted();
+    this.guard = new NgramGuard(
+      {
+        ngramSize: opts.ngram.size,
+        window: opts.ngram.window,
+        whitelist: opts.ngram.window === "all" ? [] : NGRAM_WHITELIST_IDS,
+      },
+      promptIds,
+    );
+    this.sampler = new TokenSampler(opts.sampling);
+    this.stopCondition = new StopCondition(
+      { eosIds: [opts.eosTokenId ?? EOS_ID], maxNewTokens: opts.maxNewTokens, maxTotalTokens: opts.maxTotalTokens },
+      promptIds.length,
+    );
+  }
+
+  /**
+   * Chooses the next id from the logits of the last position (guard first, then the sampler),
+   * records it and calls onToken.
+   * @returns the id to feed to the model next, or null when the sequence has ended (see {@link stop})
+   * @throws Error when called after the sequence ended
+   */
+  next(logits: Float32Array): number | null {
+    if (this.stop) throw new Error(`Generation.next: the sequence already ended (${this.stop})`);
+    const banned = this.guard.banned();
+    const choice = this.sampler.sample(logits, banned);
+    this.ids.push(choice.id);
+    this.guard.push(choice.id);
+    this.steps.push({ token: choice.id, margin: choice.margin, banned: banned.size });
+    this.opts.onToken?.(choice.id, this.ids.length - 1);
+    const reason = this.stopCondition.check(choice.id, this.ids.length);
+    if (reason) this.stop = reason;
+    else if (this.opts.signal?.aborted) this.stop = "aborted";
+    return this.stop ? null : choice.id;
+  }
+
+  /** The outcome so far (complete once {@link stop} is set). */
+  result(): GenerateResult {
+    return { ids: this.ids, stop: this.stop ?? "aborted", steps: this.steps };
+  }
+}
+
+/**
  * Runs the loop.
  *
  * @param promptIds the prompt ids (the guard's `"all"` window searches them).
@@ -56,33 +122,11 @@ export function generate(
   step: (id: number) => Float32Array,
   opts: GenerateOptions,
 ): GenerateResult {
-  opts.signal?.throwIfAborted();
-  const guard = new NgramGuard(
-    {
-      ngramSize: opts.ngram.size,
-      window: opts.ngram.window,
-      whitelist: opts.ngram.window === "all" ? [] : NGRAM_WHITELIST_IDS,
-    },
-    promptIds,
-  );
-  const sampler = new TokenSampler(opts.sampling);
-  const stop = new StopCondition(
-    { eosIds: [opts.eosTokenId ?? EOS_ID], maxNewTokens: opts.maxNewTokens, maxTotalTokens: opts.maxTotalTokens },
-    promptIds.length,
-  );
-  const ids: number[] = [];
-  const steps: StepInfo[] = [];
+  const g = new Generation(promptIds, opts);
   let logits = firstLogits;
   for (;;) {
-    const banned = guard.banned();
-    const choice = sampler.sample(logits, banned);
-    ids.push(choice.id);
-    guard.push(choice.id);
-    steps.push({ token: choice.id, margin: choice.margin, banned: banned.size });
-    opts.onToken?.(choice.id, ids.length - 1);
-    const reason = stop.check(choice.id, ids.length);
-    if (reason) return { ids, stop: reason, steps };
-    if (opts.signal?.aborted) return { ids, stop: "aborted", steps };
-    logits = step(choice.id);
+    const id = g.next(logits);
+    if (id === null) return g.result();
+    logits = step(id);
   }
 }

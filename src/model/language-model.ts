@@ -8,7 +8,8 @@
  * Inference is per sequence: an {@link LmState} holds one {@link KvCache} per layer and the next
  * absolute position. {@link LanguageModel.prefill} appends m rows and returns the logits of the
  * last one; {@link LanguageModel.decode} appends one token and returns its logits; positions
- * continue (spec 6.2, 8.1).
+ * continue (spec 6.2, 8.1). {@link LanguageModel.decodeBatch} appends one token to each of several
+ * sequences in one pass (shared weight reads; each sequence keeps its own state).
  */
 import type { LanguageConfig } from "../config/types.ts";
 import { weightRow } from "../kernels/reference.ts";
@@ -307,6 +308,53 @@ export class LanguageModel {
     const logits = this.logitsOf(hs);
     dumper?.put(`logits.step${step}`, logits, [logits.length]);
     return logits;
+  }
+
+  /**
+   * Batched decode: appends one token to each of B independent sequences in one pass, so every
+   * weight is read once per step for all of them (issue 10). The B new embeddings form one
+   * `[B, hidden]` matrix; every linear (q/k/v/o, dense MLP, router, experts, shared experts,
+   * lm_head) runs once on the B rows; RoPE uses each row's own position; attention runs per
+   * sequence over its own cache; the MoE routes each row independently. Row b's result equals
+   * `decode(states[b], ids[b])` whenever the kernels are row-independent (true of the reference
+   * kernels, and of the native f32 linear up to 16 rows: its decode path accumulates each row
+   * separately in the same order; above 16 rows the blocked GEMM may round differently).
+   * No dumps. Advances each state's position and decode-step count by 1.
+   *
+   * @param states B distinct sequences (each already prefilled)
+   * @param ids the token just generated for each sequence, aligned with `states`
+   * @returns logits `[vocab]` per sequence, aligned with `states`
+   * @throws RangeError when the lengths differ, B = 0, a state repeats or belongs to another model
+   *   shape, or an id is outside the vocabulary (nothing is modified then)
+   */
+  decodeBatch(states: readonly LmState[], ids: readonly number[]): Float32Array[] {
+    const b = states.length;
+    if (b === 0 || ids.length !== b) {
+      throw new RangeError(`LanguageModel.decodeBatch: ${b} states and ${ids.length} ids (need equal, >= 1)`);
+    }
+    if (new Set(states).size !== b) throw new RangeError("LanguageModel.decodeBatch: a state appears twice");
+    for (const s of states) {
+      if (s.caches.length !== this.layers.length) {
+        throw new RangeError(
+          `LanguageModel: state has ${s.caches.length} caches, model has ${this.layers.length} layers`,
+        );
+      }
+    }
+    let hs = this.embed(ids);
+    const positions = Int32Array.from(states, (s) => s.position);
+    for (let li = 0; li < this.layers.length; li++) {
+      const rowCaches = states.map((s) => s.caches[li]);
+      hs = this.layers[li].forward(hs, b, { positions, causal: true, rowCaches });
+    }
+    for (const s of states) {
+      s.position += 1;
+      s.decodeSteps += 1;
+    }
+    const vocab = this.config.vocabSize;
+    const all = this.lmHead.forward(this.norm.forward(hs, b), b);
+    const out: Float32Array[] = [];
+    for (let i = 0; i < b; i++) out.push(all.subarray(i * vocab, (i + 1) * vocab));
+    return out;
   }
 }
 

@@ -8,13 +8,13 @@ import { openCheckpoint } from "../checkpoint/safetensors.ts";
 import type { Checkpoint } from "../checkpoint/types.ts";
 import { loadConfig } from "../config/config.ts";
 import type { ModelConfig } from "../config/types.ts";
-import { generate, type StepInfo } from "../generate/generate.ts";
+import { type GenerateOptions, type GenerateResult, generate, type StepInfo } from "../generate/generate.ts";
 import { buildPromptIds, resolvePrompt } from "../generate/prompts.ts";
 import { stripTrailingEos } from "../generate/stop.ts";
 import { getKernels } from "../kernels/index.ts";
 import type { Kernels, Precision } from "../kernels/types.ts";
 import type { Dumper } from "../model/dump.ts";
-import { LanguageModel } from "../model/language-model.ts";
+import { LanguageModel, type LmState } from "../model/language-model.ts";
 import { VisionV2 } from "../model/vision-v2.ts";
 import type { RgbImage } from "../preprocess/image.ts";
 import { normalizeView } from "../preprocess/tensor.ts";
@@ -22,6 +22,7 @@ import { buildViews } from "../preprocess/views.ts";
 import { StreamingDetokenizer } from "../tokenizer/stream.ts";
 import { DeepSeekTokenizer } from "../tokenizer/tokenizer.ts";
 import type { PageOptions } from "./options.ts";
+import { PageQueue } from "./page-queue.ts";
 
 /** Engine settings. */
 export interface EngineOptions {
@@ -71,6 +72,22 @@ export interface PageResult {
 
 const now = () => performance.now() / 1000;
 
+/** A page between {@link OcrEngine.beginPage} (prefilled) and {@link OcrEngine.endPage}. */
+export interface PageInFlight {
+  /** The page's language-model state (prefilled). */
+  state: LmState;
+  promptIds: number[];
+  /** Logits of the last prompt position. */
+  firstLogits: Float32Array;
+  /** Settings of its decode loop (limits, guard, sampling, signal, onToken with streaming text). */
+  generateOptions: GenerateOptions;
+  imageTokens: number;
+  grid: [number, number] | null;
+  image: { width: number; height: number };
+  /** Start, after preprocessing, after encoding, after prefill (s). */
+  times: [number, number, number, number];
+}
+
 /** A loaded DeepSeek-OCR 2 checkpoint ready to recognise page images. */
 export class OcrEngine {
   private constructor(
@@ -115,6 +132,48 @@ export class OcrEngine {
    * @throws the signal's reason when aborted before decoding starts; RangeError for bad options.
    */
   recognize(img: RgbImage, opts: PageOptions, hooks: RecognizeHooks = {}): PageResult {
+    const page = this.beginPage(img, opts, hooks);
+    const result = generate(
+      page.promptIds,
+      page.firstLogits,
+      (id) => this.lm.decode(page.state, id),
+      page.generateOptions,
+    );
+    return this.endPage(page, result);
+  }
+
+  /**
+   * Runs several pages concurrently: up to `concurrency` pages decode together in batched steps
+   * (one {@link LanguageModel.decodeBatch} per step, see {@link PageQueue}); a new page's vision
+   * encode and prefill run between steps. Greedy outputs equal {@link recognize} page by page.
+   * @param images the pages, in order (an async iterable is pulled only as slots free up)
+   * @param opts options of every page
+   * @param many `concurrency` (default 1) and per-page hooks by page index
+   * @returns the results in page order
+   * @throws the first page error (the other pages still run to the end)
+   */
+  async recognizeMany(
+    images: Iterable<RgbImage> | AsyncIterable<RgbImage>,
+    opts: PageOptions,
+    many: { concurrency?: number; hooks?: (index: number) => RecognizeHooks } = {},
+  ): Promise<PageResult[]> {
+    const queue = new PageQueue(this, { concurrency: many.concurrency ?? 1 });
+    const results: Promise<PageResult>[] = [];
+    let i = 0;
+    for await (const img of images) {
+      await queue.ready();
+      results.push(queue.submit(img, opts, many.hooks?.(i)));
+      i++;
+    }
+    return Promise.all(results);
+  }
+
+  /**
+   * First half of a page: views, vision encode, prompt, merged embeddings and prefill.
+   * {@link recognize} and {@link PageQueue} continue with the decode loop and {@link endPage}.
+   * @throws the signal's reason when aborted; RangeError for bad options.
+   */
+  beginPage(img: RgbImage, opts: PageOptions, hooks: RecognizeHooks = {}): PageInFlight {
     const t0 = now();
     const cropMode = opts.maxTiles > 0;
     const views = buildViews(img, {
@@ -143,30 +202,43 @@ export class OcrEngine {
     const state = this.lm.newState(prompt.ids.length + Math.min(opts.maxTokens, 1024));
     const first = this.lm.prefill(state, embeds, prompt.ids.length, hooks.dumper);
     const t3 = now();
-    const maxPos = this.config.language.maxPositionEmbeddings;
     const stream = hooks.onToken ? new StreamingDetokenizer(this.tokenizer) : null;
-    const result = generate(prompt.ids, first, (id) => this.lm.decode(state, id), {
-      maxNewTokens: opts.maxTokens,
-      maxTotalTokens: maxPos,
-      ngram: opts.ngram,
-      sampling: opts.sampling,
-      eosTokenId: this.config.language.eosTokenId,
-      signal: hooks.signal,
-      onToken: (id) => {
-        if (stream && hooks.onToken) hooks.onToken(id, stream.push(id));
+    return {
+      state,
+      promptIds: prompt.ids,
+      firstLogits: first,
+      generateOptions: {
+        maxNewTokens: opts.maxTokens,
+        maxTotalTokens: this.config.language.maxPositionEmbeddings,
+        ngram: opts.ngram,
+        sampling: opts.sampling,
+        eosTokenId: this.config.language.eosTokenId,
+        signal: hooks.signal,
+        onToken: (id) => {
+          if (stream && hooks.onToken) hooks.onToken(id, stream.push(id));
+        },
       },
-    });
+      imageTokens,
+      grid: views.grid,
+      image: { width: img.width, height: img.height },
+      times: [t0, t1, t2, t3],
+    };
+  }
+
+  /** Second half of a page: the text of the generated ids and the result record. */
+  endPage(page: PageInFlight, result: GenerateResult): PageResult {
     const t4 = now();
+    const [t0, t1, t2, t3] = page.times;
     const { text } = stripTrailingEos(this.tokenizer.decode(result.ids));
     return {
       raw: text,
       tokens: result.ids,
       finished: result.stop === "eos",
       stop: result.stop,
-      promptTokens: prompt.ids.length,
-      imageTokens,
-      grid: views.grid,
-      image: { width: img.width, height: img.height },
+      promptTokens: page.promptIds.length,
+      imageTokens: page.imageTokens,
+      grid: page.grid,
+      image: page.image,
       timings: { preprocess: t1 - t0, encode: t2 - t1, prefill: t3 - t2, decode: t4 - t3 },
       steps: result.steps,
     };

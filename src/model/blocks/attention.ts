@@ -29,6 +29,12 @@ export interface AttentionInput {
   mask?: Float32Array;
   /** KV cache: the new rows' k/v are appended and attention runs over the whole cache. */
   cache?: KvCache;
+  /**
+   * Batched decode: row i is the next token of a different sequence whose cache is `rowCaches[i]`
+   * (length m). Row i's k/v are appended to its own cache and it attends over that cache only
+   * (causal is implied; `cache` and `mask` must be absent). The projections still run once on all m rows.
+   */
+  rowCaches?: readonly KvCache[];
 }
 
 /** Self-attention `[m, hidden] -> [m, hidden]`. */
@@ -71,7 +77,9 @@ export class SelfAttention {
     this.k.rope(kk, m, kvHeads, d, input.positions, ropeTheta);
     const scale = 1 / Math.sqrt(d);
     let out: Float32Array;
-    if (input.cache) {
+    if (input.rowCaches) {
+      out = this.attendRows(q, kk, v, m, input.rowCaches, scale);
+    } else if (input.cache) {
       const cache = input.cache;
       const before = cache.length;
       cache.append(kk, v, m);
@@ -98,5 +106,42 @@ export class SelfAttention {
       });
     }
     return this.o.forward(out, m);
+  }
+
+  /**
+   * One query row per sequence: appends row i of kk/v to `caches[i]` and attends over that cache
+   * (lq = 1, causal offset = the rows cached before it), exactly as a single-sequence decode does.
+   */
+  private attendRows(
+    q: Float32Array,
+    kk: Float32Array,
+    v: Float32Array,
+    m: number,
+    caches: readonly KvCache[],
+    scale: number,
+  ): Float32Array {
+    const { heads, kvHeads } = this.dims;
+    const d = this.headDim;
+    if (caches.length !== m) throw new RangeError(`SelfAttention: ${caches.length} row caches for ${m} rows`);
+    const qw = heads * d;
+    const kw = kvHeads * d;
+    const out = new Float32Array(m * qw);
+    for (let i = 0; i < m; i++) {
+      const cache = caches[i];
+      const before = cache.length;
+      cache.append(kk.subarray(i * kw, (i + 1) * kw), v.subarray(i * kw, (i + 1) * kw), 1);
+      const o = this.k.attention(q.subarray(i * qw, (i + 1) * qw), cache.k, cache.v, {
+        lq: 1,
+        lk: cache.length,
+        lkCapacity: cache.capacity,
+        heads,
+        kvHeads,
+        headDim: d,
+        scale,
+        causalOffset: before,
+      });
+      out.set(o, i * qw);
+    }
+    return out;
   }
 }
