@@ -66,9 +66,12 @@ program
   )
   .option("--dpi <n>", "PDF render resolution", intArg("--dpi", 18, 1200), DEFAULT_DPI)
   .addOption(
-    new Option("--precision <p>", "f32 (exact, parity with the official code), bf16, int8 (language model weights)")
-      .choices(["f32", "bf16", "int8"])
-      .default("f32"),
+    new Option(
+      "--precision <p>",
+      "f32 (exact parity with the official code), bf16 (as the official bf16 inference), int8 (language-model weights), auto (bf16 on CPUs with AVX-512 BF16, else f32)",
+    )
+      .choices(["auto", "f32", "bf16", "int8"])
+      .default("auto"),
   )
   .option("--threads <n>", "compute threads", intArg("--threads", 1, 1024), availableParallelism())
   .option(

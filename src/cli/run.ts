@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { defaultPrecision } from "../kernels/index.ts";
 import type { Precision } from "../kernels/types.ts";
 import { MemoryDump, saveDump } from "../model/dump.ts";
 import { type DocumentRecord, outputName, type PageRecord, pageRecord, writeDocument } from "../pipeline/document.ts";
@@ -64,9 +65,10 @@ export async function runCli(inputs: string[], opts: CliOptions): Promise<number
         ? { temperature: opts.temperature, topP: opts.topP, seed: opts.seed }
         : undefined,
   };
+  const precision: Precision = opts.precision === "auto" ? defaultPrecision() : (opts.precision as Precision);
   let engine: OcrEngine;
   try {
-    engine = OcrEngine.load(opts.model, { threads: opts.threads, precision: opts.precision as Precision });
+    engine = OcrEngine.load(opts.model, { threads: opts.threads, precision });
   } catch (e) {
     log(`dsocr: cannot load model: ${errorLine(e)}`);
     return 2;
@@ -78,7 +80,7 @@ export async function runCli(inputs: string[], opts: CliOptions): Promise<number
     ngram_size: opts.ngramSize,
     ngram_window: opts.ngramWindow,
     dpi: opts.dpi,
-    precision: opts.precision,
+    precision,
     threads: engine.kernels.getThreads(),
     concurrency: opts.concurrency ?? 1,
     kernels: engine.kernels.name,

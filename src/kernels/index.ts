@@ -3,9 +3,9 @@
  * CPU, or the lower level named by DSOCR_ISA). `DSOCR_KERNELS=reference` selects the plain
  * TypeScript reference kernels instead (slow; for debugging and for machines without a compiler).
  */
-import { createNativeKernels } from "./native.ts";
+import { cpuFeatures, createNativeKernels, defaultIsa, nativeAvailable } from "./native.ts";
 import { referenceKernels } from "./reference.ts";
-import type { Kernels } from "./types.ts";
+import type { Kernels, Precision } from "./types.ts";
 
 export type { IsaLevel } from "./native.ts";
 export { cpuFeatures, createNativeKernels, defaultIsa, nativeAvailable, supportedIsaLevels } from "./native.ts";
@@ -26,4 +26,14 @@ export function getKernels(): Kernels {
   }
   if (!native) native = createNativeKernels();
   return native;
+}
+
+/**
+ * The precision a run uses when none is asked for (issue 10): `bf16` on CPUs with AVX-512 BF16
+ * (native `vdpbf16ps`, as the official bf16 inference), `f32` elsewhere and with the reference kernels.
+ */
+export function defaultPrecision(): Precision {
+  if (process.env.DSOCR_KERNELS === "reference" || !nativeAvailable()) return "f32";
+  const f = cpuFeatures();
+  return f.avx512bf16 && defaultIsa() === "avx512" ? "bf16" : "f32";
 }

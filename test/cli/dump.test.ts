@@ -22,6 +22,8 @@ test("--dump writes fixture-named tensors that match the official intermediates"
     String(fc.json.infer_args.prompt),
     "--max-tokens",
     "2",
+    "--precision",
+    "f32",
     "--json",
     "--dump",
     dump,

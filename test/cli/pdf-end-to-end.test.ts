@@ -27,6 +27,8 @@ test("every page of a multi-page PDF reaches the outputs; a bad file does not st
 
   const doc = JSON.parse(readFileSync(join(out, "rotate-90-180-270_arabic.json"), "utf8"));
   assert.equal(doc.pages.length, 4);
+  // --precision defaults to auto, resolved per CPU (bf16 with AVX-512 BF16, else f32).
+  assert.ok(["f32", "bf16"].includes(doc.settings.precision), doc.settings.precision);
   doc.pages.forEach(
     (p: { page: number; tokens: number[]; finished: boolean; width: number; height: number }, i: number) => {
       assert.equal(p.page, i + 1);
