@@ -21,6 +21,7 @@ import type { Kernels, Weight } from "../kernels/types.ts";
 import { type LoadContext, prepareWeight } from "./blocks/context.ts";
 import { Linear } from "./blocks/linear.ts";
 import { LayerNorm } from "./blocks/norm.ts";
+import { Scratch } from "./blocks/scratch.ts";
 import type { Dumper } from "./dump.ts";
 import { resizeBicubicAntialias, resizeLinear1d } from "./interpolate.ts";
 
@@ -147,6 +148,8 @@ export class SamAttention {
     /** `rel_pos_w` `[relRows, headDim]`. */
     readonly relPosW: Float32Array,
     readonly relRows: number,
+    /** Work buffers (qkv output, q/k/v split), shared by the blocks of one encoder. */
+    private readonly scratch: Scratch = new Scratch(),
   ) {
     this.headDim = dim / heads;
   }
@@ -155,7 +158,14 @@ export class SamAttention {
    * Reads `<prefix>.{qkv,proj}` and `<prefix>.rel_pos_{h,w}` `[relRows, dim / heads]`.
    * @throws CheckpointError
    */
-  static load(ctx: LoadContext, prefix: string, dim: number, heads: number, relRows: number): SamAttention {
+  static load(
+    ctx: LoadContext,
+    prefix: string,
+    dim: number,
+    heads: number,
+    relRows: number,
+    scratch?: Scratch,
+  ): SamAttention {
     const hd = dim / heads;
     return new SamAttention(
       ctx.k,
@@ -166,6 +176,7 @@ export class SamAttention {
       ctx.ckpt.readF32(`${prefix}.rel_pos_h`, [relRows, hd]),
       ctx.ckpt.readF32(`${prefix}.rel_pos_w`, [relRows, hd]),
       relRows,
+      scratch,
     );
   }
 
@@ -191,10 +202,11 @@ export class SamAttention {
     const l = side * side;
     const rows = batch * l;
     const dim = this.dim;
-    const qkv = this.qkv.forward(x, rows);
-    const q = new Float32Array(rows * dim);
-    const kk = new Float32Array(rows * dim);
-    const v = new Float32Array(rows * dim);
+    const sc = this.scratch;
+    const qkv = this.qkv.forward(x, rows, sc.get("sam.qkv", rows * 3 * dim));
+    const q = sc.get("sam.q", rows * dim);
+    const kk = sc.get("sam.k", rows * dim);
+    const v = sc.get("sam.v", rows * dim);
     for (let r = 0; r < rows; r++) {
       const o = r * 3 * dim;
       q.set(qkv.subarray(o, o + dim), r * dim);
@@ -222,20 +234,23 @@ export class SamMlp {
     private readonly k: Kernels,
     readonly lin1: Linear,
     readonly lin2: Linear,
+    /** Work buffer of the hidden layer, shared by the blocks of one encoder. */
+    private readonly scratch: Scratch = new Scratch(),
   ) {}
 
   /** Reads `<prefix>.lin1` `[hidden, dim]` and `<prefix>.lin2` `[dim, hidden]`. @throws CheckpointError */
-  static load(ctx: LoadContext, prefix: string, dim: number, hidden: number): SamMlp {
+  static load(ctx: LoadContext, prefix: string, dim: number, hidden: number, scratch?: Scratch): SamMlp {
     return new SamMlp(
       ctx.k,
       Linear.load(ctx, `${prefix}.lin1`, dim, hidden, true),
       Linear.load(ctx, `${prefix}.lin2`, hidden, dim, true),
+      scratch,
     );
   }
 
   /** x `[m, dim]` -> new `[m, dim]`. */
   forward(x: Float32Array, m: number): Float32Array {
-    const h = this.lin1.forward(x, m);
+    const h = this.lin1.forward(x, m, this.scratch.get("sam.mlp", m * this.lin1.outDim));
     this.k.gelu(h);
     return this.lin2.forward(h, m);
   }
@@ -255,6 +270,8 @@ export class SamBlock {
     readonly mlp: SamMlp,
     /** 0 for a global-attention block. */
     readonly windowSize: number,
+    /** Work buffers shared by the blocks of one encoder. */
+    private readonly scratch: Scratch = new Scratch(),
   ) {}
 
   /**
@@ -262,16 +279,17 @@ export class SamBlock {
    * and 2·(imgSize / patchSize) - 1 rows in global blocks.
    * @throws CheckpointError
    */
-  static load(ctx: LoadContext, prefix: string, cfg: SamConfig, global: boolean): SamBlock {
+  static load(ctx: LoadContext, prefix: string, cfg: SamConfig, global: boolean, scratch = new Scratch()): SamBlock {
     const dim = cfg.embedDim;
     const relRows = global ? 2 * Math.floor(cfg.imgSize / cfg.patchSize) - 1 : 2 * cfg.windowSize - 1;
     return new SamBlock(
       ctx.k,
       LayerNorm.load(ctx, `${prefix}.norm1`, dim, cfg.layerNormEps),
-      SamAttention.load(ctx, `${prefix}.attn`, dim, cfg.numHeads, relRows),
+      SamAttention.load(ctx, `${prefix}.attn`, dim, cfg.numHeads, relRows, scratch),
       LayerNorm.load(ctx, `${prefix}.norm2`, dim, cfg.layerNormEps),
-      SamMlp.load(ctx, `${prefix}.mlp`, dim, Math.round(dim * cfg.mlpRatio)),
+      SamMlp.load(ctx, `${prefix}.mlp`, dim, Math.round(dim * cfg.mlpRatio), scratch),
       global ? 0 : cfg.windowSize,
+      scratch,
     );
   }
 
@@ -291,7 +309,7 @@ export class SamBlock {
       a = this.attn.forward(xn, 1, g);
     } else {
       const nw = Math.ceil(g / ws);
-      const wins = windowPartition(xn, g, dim, ws, nw);
+      const wins = windowPartition(xn, g, dim, ws, nw, this.scratch.get("sam.win", nw * nw * ws * ws * dim));
       const wa = this.attn.forward(wins, nw * nw, ws);
       a = windowUnpartition(wa, g, dim, ws, nw);
     }
@@ -306,8 +324,15 @@ export class SamBlock {
  * `[g, g, dim]` -> `[nw·nw, ws·ws, dim]`: zero-pad to nw·ws at the bottom/right, windows ordered by
  * window row then column, tokens row-major inside a window.
  */
-function windowPartition(x: Float32Array, g: number, dim: number, ws: number, nw: number): Float32Array {
-  const out = new Float32Array(nw * nw * ws * ws * dim);
+function windowPartition(
+  x: Float32Array,
+  g: number,
+  dim: number,
+  ws: number,
+  nw: number,
+  out: Float32Array,
+): Float32Array {
+  if (nw * ws !== g) out.fill(0); // the padding (out may be a reused buffer)
   for (let wy = 0; wy < nw; wy++) {
     for (let wx = 0; wx < nw; wx++) {
       const base = (wy * nw + wx) * ws * ws;
@@ -388,7 +413,10 @@ export class SamEncoder {
     const p = Math.floor(cfg.imgSize / cfg.patchSize);
     const global = new Set(cfg.globalAttnIndexes);
     const blocks: SamBlock[] = [];
-    for (let i = 0; i < cfg.depth; i++) blocks.push(SamBlock.load(ctx, `${prefix}.blocks.${i}`, cfg, global.has(i)));
+    const scratch = new Scratch();
+    for (let i = 0; i < cfg.depth; i++) {
+      blocks.push(SamBlock.load(ctx, `${prefix}.blocks.${i}`, cfg, global.has(i), scratch));
+    }
     const neck = cfg.outChans;
     const [d2, d3] = cfg.downsampleChannels;
     const neck0w = ctx.ckpt.readWeight(`${prefix}.neck.0.weight`, [neck, c, 1, 1]);
