@@ -213,9 +213,9 @@ export class SamAttention {
 
   /**
    * x `[batch, side·side, dim]` (`batch` independent square windows or one global grid, tokens
-   * row-major) -> new `[batch, side·side, dim]`.
+   * row-major) -> new `[batch, side·side, dim]`, or written into `out` (that length) when given.
    */
-  forward(x: Float32Array, batch: number, side: number): Float32Array {
+  forward(x: Float32Array, batch: number, side: number, out?: Float32Array): Float32Array {
     const l = side * side;
     const rows = batch * l;
     const dim = this.dim;
@@ -231,7 +231,7 @@ export class SamAttention {
       v.set(qkv.subarray(o + 2 * dim, o + 3 * dim), r * dim);
     }
     const t = this.relTables(side);
-    const out = this.k.attention(q, kk, v, {
+    const o = this.k.attention(q, kk, v, {
       batch,
       lq: l,
       lk: l,
@@ -241,7 +241,7 @@ export class SamAttention {
       scale: 1 / Math.sqrt(this.headDim),
       relPos: { h: side, w: side, tableH: t.h, tableW: t.w },
     });
-    return this.proj.forward(out, rows);
+    return this.proj.forward(o, rows, out);
   }
 }
 
@@ -322,13 +322,17 @@ export class SamBlock {
     const xn = this.norm1.forward(x, m);
     let a: Float32Array;
     const ws = this.windowSize;
+    // a (the residual stream between attention and MLP) and the windowed attention output are
+    // dead once the block returns: reused buffers (fresh 12-15 MB arrays cost page faults).
+    const sc = this.scratch;
     if (ws === 0) {
-      a = this.attn.forward(xn, 1, g);
+      a = this.attn.forward(xn, 1, g, sc.get("sam.a", m * dim));
     } else {
       const nw = Math.ceil(g / ws);
-      const wins = windowPartition(xn, g, dim, ws, nw, this.scratch.get("sam.win", nw * nw * ws * ws * dim));
-      const wa = this.attn.forward(wins, nw * nw, ws);
-      a = windowUnpartition(wa, g, dim, ws, nw);
+      const rows = nw * nw * ws * ws;
+      const wins = windowPartition(xn, g, dim, ws, nw, sc.get("sam.win", rows * dim));
+      const wa = this.attn.forward(wins, nw * nw, ws, sc.get("sam.proj", rows * dim));
+      a = windowUnpartition(wa, g, dim, ws, nw, sc.get("sam.a", m * dim));
     }
     this.k.add(a, x);
     const f = this.mlp.forward(this.norm2.forward(a, m), m);
@@ -367,8 +371,14 @@ function windowPartition(
 }
 
 /** Inverse of {@link windowPartition}, dropping the padding: `[nw·nw, ws·ws, dim]` -> `[g, g, dim]`. */
-function windowUnpartition(w: Float32Array, g: number, dim: number, ws: number, nw: number): Float32Array {
-  const out = new Float32Array(g * g * dim);
+function windowUnpartition(
+  w: Float32Array,
+  g: number,
+  dim: number,
+  ws: number,
+  nw: number,
+  out: Float32Array,
+): Float32Array {
   for (let gy = 0; gy < g; gy++) {
     const wy = Math.floor(gy / ws);
     const y = gy - wy * ws;
