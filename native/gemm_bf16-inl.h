@@ -20,6 +20,8 @@
 // up to 16 panels (each panel, K x 128 B, is reused from L2 by every row micro-panel of the task).
 // Every output element is summed by one task in k order: results do not depend on the thread count.
 // Small M (<= MR, decode) is one micro-panel and the tasks split the panels (streaming W once).
+// Small N (at most PAN_MAX panels, one chunk): each task packs its own rows just before using them
+// and the row blocks shrink so that there are >= 2 tasks per thread (see gemm()).
 
 namespace dsocr {
 namespace DSOCR_NS {
@@ -273,10 +275,45 @@ void gemm(const float* x, size_t M, const Packed& w, const float* bias, float* y
   const size_t N = w.rows, K = w.cols, KP = cdiv(K, 2), npan = cdiv(N, PN);
   const uint32_t* B = static_cast<const uint32_t*>(w.data);
   const size_t mpan = cdiv(M, MR);
+  const size_t th = static_cast<size_t>(pool::threads());
+  // Small N (every task covers all the panels, e.g. N <= 512): each task packs its own rows right
+  // before using them (no second pass over a packed copy of x in memory) and the row blocks are
+  // cut finer so that the tasks balance over the threads (N = 64..256 with M of a few hundred
+  // rows made only 2-3 tasks before).
+  if (npan <= PAN_MAX) {
+    size_t mcp = std::clamp<size_t>(A_BLOCK_BYTES / (MR * KP * 4), 1, MCP);
+    mcp = std::max<size_t>(1, std::min(mcp, cdiv(mpan, 4 * th)));
+    const size_t mt = cdiv(mpan, mcp);
+    if (mt >= 2 * th) {
+      pool::parallel_for(mt, [&](size_t t) {
+        const size_t i0 = t * mcp, i1 = std::min(mpan, i0 + mcp);
+        uint32_t* tmp = pool::scratch_as<uint32_t>(6, KP + 16);
+        uint32_t* A = pool::scratch_as<uint32_t>(7, mcp * KP * MR);
+        for (size_t ir = i0; ir < i1; ++ir) {
+          const size_t r0 = ir * MR;
+          pack_a_panel<MR>(x + r0 * K, K, KP, std::min<size_t>(MR, M - r0), A + (ir - i0) * KP * MR, tmp);
+        }
+        for (size_t jr = 0; jr < npan; ++jr) {
+          const int nv = static_cast<int>(std::min(PN, N - jr * PN));
+          const uint32_t* bp = B + jr * KP * PN;
+          for (size_t ir = i0; ir < i1; ++ir) {
+            const int R = static_cast<int>(std::min<size_t>(MR, M - ir * MR));
+            uk(R, KP, A + (ir - i0) * KP * MR, bp, y + ir * MR * N + jr * PN, N, nv, false);
+          }
+        }
+        if (bias) {
+          for (size_t r = i0 * MR; r < std::min(M, i1 * MR); ++r) {
+            float* yr = y + r * N;
+            for (size_t j = 0; j < N; ++j) yr[j] += bias[j];
+          }
+        }
+      });
+      return;
+    }
+  }
   std::vector<uint32_t>& abuf = t_apack;
   if (abuf.size() < mpan * KP * MR) abuf.resize(mpan * KP * MR);
   uint32_t* A = abuf.data();
-  const size_t th = static_cast<size_t>(pool::threads());
   // 1. x -> bf16 micro-panels.
   {
     const size_t per = std::max<size_t>(1, mpan / (4 * th));

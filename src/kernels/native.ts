@@ -335,22 +335,27 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
    * `int8` the int8 kernels (native/pack_int8.cc); a weight packed by the reference kernels takes the
    * slow paths (reference `bf16`: the f32 kernel on the input rounded to bf16; `int8`: the reference).
    */
-  const linearPacked = (x: F32, m: number, w: PackedWeight, bias?: F32 | null): F32 => {
+  const linearOut = (m: number, n: number, out: F32 | undefined): F32 => {
+    if (out === undefined) return new Float32Array(m * n);
+    checkF32("linear", "out", out, m * n);
+    return out;
+  };
+  const linearPacked = (x: F32, m: number, w: PackedWeight, bias?: F32 | null, out?: F32): F32 => {
     const h = nativeHandle(w);
     if (h !== null) {
       checkDim("linear", "m", m);
       checkF32("linear", "x", x);
       if (x.length !== m * w.cols) throw new RangeError(`linear: x has ${x.length} values, expected ${m}x${w.cols}`);
       if (bias !== undefined && bias !== null) checkF32("linear", "bias", bias, w.rows);
-      const y = new Float32Array(m * w.rows);
+      const y = linearOut(m, w.rows, out);
       A.linearPacked(level, x, m, h, bias ?? null, y);
       return y;
     }
-    if (w.format !== "bf16") return referenceKernels.linear(x, m, w, bias);
+    if (w.format !== "bf16") return referenceKernels.linear(x, m, w, bias, out);
     const xr = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) xr[i] = bf16ToF32(f32ToBf16(x[i]));
     const data = (w.handle as RefPackedBf16).data;
-    return kernels.linear(xr, m, { dtype: "bf16", data, rows: w.rows, cols: w.cols }, bias);
+    return kernels.linear(xr, m, { dtype: "bf16", data, rows: w.rows, cols: w.cols }, bias, out);
   };
 
   const kernels: Kernels = {
@@ -414,14 +419,14 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
       };
     },
 
-    linear(x, m, w, bias) {
-      if (w.dtype === "packed") return linearPacked(x, m, w, bias);
+    linear(x, m, w, bias, out) {
+      if (w.dtype === "packed") return linearPacked(x, m, w, bias, out);
       checkDim("linear", "m", m);
       checkWeight("linear", w);
       checkF32("linear", "x", x);
       if (x.length !== m * w.cols) throw new RangeError(`linear: x has ${x.length} values, expected ${m}x${w.cols}`);
       if (bias !== undefined && bias !== null) checkF32("linear", "bias", bias, w.rows);
-      const y = new Float32Array(m * w.rows);
+      const y = linearOut(m, w.rows, out);
       A.linear(level, x, m, w.data, w.rows, w.cols, bias ?? null, y);
       return y;
     },

@@ -151,12 +151,13 @@ export function ropeInvFreq(headDim: number, theta: number): Float32Array {
   return inv;
 }
 
-function linear(x: Float32Array, m: number, w: Weight, bias?: Float32Array | null): Float32Array {
+function linear(x: Float32Array, m: number, w: Weight, bias?: Float32Array | null, out?: Float32Array): Float32Array {
   const k = w.cols;
   const n = w.rows;
   if (x.length !== m * k) throw new RangeError(`linear: x has ${x.length} values, expected ${m}x${k}`);
   if (bias && bias.length !== n) throw new RangeError(`linear: bias has ${bias.length} values, expected ${n}`);
-  const y = new Float32Array(m * n);
+  if (out && out.length !== m * n) throw new RangeError(`linear: out has ${out.length} values, expected ${m}x${n}`);
+  const y = out ?? new Float32Array(m * n);
   const row = new Float32Array(k);
   if (w.dtype === "packed" && w.format === "bf16") {
     // bf16 precision: the input rows are rounded to bf16 before the products.

@@ -150,9 +150,11 @@ export interface Kernels {
 
   /**
    * y = x · Wᵀ + bias. x `[m, w.cols]`, W `[n = w.rows, w.cols]`, bias `[n]` or null; returns `[m, n]`.
-   * @throws RangeError when `x.length !== m * w.cols` or bias has the wrong length.
+   * When `out` is given (length exactly `m * n`, not overlapping x) the result is written into it
+   * and `out` is returned: callers reuse large outputs instead of touching fresh pages every call.
+   * @throws RangeError when `x.length !== m * w.cols`, bias or out has the wrong length.
    */
-  linear(x: Float32Array, m: number, w: Weight, bias?: Float32Array | null): Float32Array;
+  linear(x: Float32Array, m: number, w: Weight, bias?: Float32Array | null, out?: Float32Array): Float32Array;
 
   /** y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis. x `[rows, cols]`; returns a new array. */
   layerNorm(

@@ -16,11 +16,11 @@
  */
 
 import type { SamConfig } from "../config/types.ts";
-import { bf16ToF32, f32ToBf16 } from "../kernels/reference.ts";
 import type { Kernels, Weight } from "../kernels/types.ts";
 import { type LoadContext, prepareWeight } from "./blocks/context.ts";
 import { Linear } from "./blocks/linear.ts";
 import { LayerNorm } from "./blocks/norm.ts";
+import { Scratch } from "./blocks/scratch.ts";
 import type { Dumper } from "./dump.ts";
 import { resizeBicubicAntialias, resizeLinear1d } from "./interpolate.ts";
 
@@ -52,9 +52,18 @@ export function samGeometry(
 /** Transposes a row-major `[rows, cols]` matrix into a new `[cols, rows]` one (NCHW <-> NHWC with rows = C or H·W). */
 export function transpose2d(x: Float32Array, rows: number, cols: number): Float32Array {
   const y = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let c = 0; c < cols; c++) y[c * rows + r] = x[o + c];
+  // 32 x 32 blocks: reads and writes both stay within a few cache lines per row (a plain loop
+  // writes one value per line of y and was a visible share of SAM's TS-side time).
+  const B = 32;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(rows, r0 + B);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) {
+        const o = r * cols;
+        for (let c = c0; c < c1; c++) y[c * rows + r] = x[o + c];
+      }
+    }
   }
   return y;
 }
@@ -62,7 +71,16 @@ export function transpose2d(x: Float32Array, rows: number, cols: number): Float3
 /** Rounds every value to the nearest bf16 (RNE) and widens it back to f32, into a new array. */
 export function roundToBf16(x: Float32Array): Float32Array {
   const y = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) y[i] = bf16ToF32(f32ToBf16(x[i]));
+  // On the bit patterns (same rule as f32ToBf16: RNE, NaN stays NaN), without a call per value.
+  const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const v = new Uint32Array(y.buffer);
+  for (let i = 0; i < u.length; i++) {
+    const b = u[i];
+    v[i] =
+      (b & 0x7fffffff) > 0x7f800000
+        ? (b | 0x400000) & 0xffff0000
+        : ((b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000) >>> 0;
+  }
   return y;
 }
 
@@ -147,6 +165,8 @@ export class SamAttention {
     /** `rel_pos_w` `[relRows, headDim]`. */
     readonly relPosW: Float32Array,
     readonly relRows: number,
+    /** Work buffers (qkv output, q/k/v split), shared by the blocks of one encoder. */
+    private readonly scratch: Scratch = new Scratch(),
   ) {
     this.headDim = dim / heads;
   }
@@ -155,7 +175,14 @@ export class SamAttention {
    * Reads `<prefix>.{qkv,proj}` and `<prefix>.rel_pos_{h,w}` `[relRows, dim / heads]`.
    * @throws CheckpointError
    */
-  static load(ctx: LoadContext, prefix: string, dim: number, heads: number, relRows: number): SamAttention {
+  static load(
+    ctx: LoadContext,
+    prefix: string,
+    dim: number,
+    heads: number,
+    relRows: number,
+    scratch?: Scratch,
+  ): SamAttention {
     const hd = dim / heads;
     return new SamAttention(
       ctx.k,
@@ -166,6 +193,7 @@ export class SamAttention {
       ctx.ckpt.readF32(`${prefix}.rel_pos_h`, [relRows, hd]),
       ctx.ckpt.readF32(`${prefix}.rel_pos_w`, [relRows, hd]),
       relRows,
+      scratch,
     );
   }
 
@@ -185,16 +213,17 @@ export class SamAttention {
 
   /**
    * x `[batch, side·side, dim]` (`batch` independent square windows or one global grid, tokens
-   * row-major) -> new `[batch, side·side, dim]`.
+   * row-major) -> new `[batch, side·side, dim]`, or written into `out` (that length) when given.
    */
-  forward(x: Float32Array, batch: number, side: number): Float32Array {
+  forward(x: Float32Array, batch: number, side: number, out?: Float32Array): Float32Array {
     const l = side * side;
     const rows = batch * l;
     const dim = this.dim;
-    const qkv = this.qkv.forward(x, rows);
-    const q = new Float32Array(rows * dim);
-    const kk = new Float32Array(rows * dim);
-    const v = new Float32Array(rows * dim);
+    const sc = this.scratch;
+    const qkv = this.qkv.forward(x, rows, sc.get("sam.qkv", rows * 3 * dim));
+    const q = sc.get("sam.q", rows * dim);
+    const kk = sc.get("sam.k", rows * dim);
+    const v = sc.get("sam.v", rows * dim);
     for (let r = 0; r < rows; r++) {
       const o = r * 3 * dim;
       q.set(qkv.subarray(o, o + dim), r * dim);
@@ -202,7 +231,7 @@ export class SamAttention {
       v.set(qkv.subarray(o + 2 * dim, o + 3 * dim), r * dim);
     }
     const t = this.relTables(side);
-    const out = this.k.attention(q, kk, v, {
+    const o = this.k.attention(q, kk, v, {
       batch,
       lq: l,
       lk: l,
@@ -212,7 +241,7 @@ export class SamAttention {
       scale: 1 / Math.sqrt(this.headDim),
       relPos: { h: side, w: side, tableH: t.h, tableW: t.w },
     });
-    return this.proj.forward(out, rows);
+    return this.proj.forward(o, rows, out);
   }
 }
 
@@ -222,20 +251,23 @@ export class SamMlp {
     private readonly k: Kernels,
     readonly lin1: Linear,
     readonly lin2: Linear,
+    /** Work buffer of the hidden layer, shared by the blocks of one encoder. */
+    private readonly scratch: Scratch = new Scratch(),
   ) {}
 
   /** Reads `<prefix>.lin1` `[hidden, dim]` and `<prefix>.lin2` `[dim, hidden]`. @throws CheckpointError */
-  static load(ctx: LoadContext, prefix: string, dim: number, hidden: number): SamMlp {
+  static load(ctx: LoadContext, prefix: string, dim: number, hidden: number, scratch?: Scratch): SamMlp {
     return new SamMlp(
       ctx.k,
       Linear.load(ctx, `${prefix}.lin1`, dim, hidden, true),
       Linear.load(ctx, `${prefix}.lin2`, hidden, dim, true),
+      scratch,
     );
   }
 
   /** x `[m, dim]` -> new `[m, dim]`. */
   forward(x: Float32Array, m: number): Float32Array {
-    const h = this.lin1.forward(x, m);
+    const h = this.lin1.forward(x, m, this.scratch.get("sam.mlp", m * this.lin1.outDim));
     this.k.gelu(h);
     return this.lin2.forward(h, m);
   }
@@ -255,6 +287,8 @@ export class SamBlock {
     readonly mlp: SamMlp,
     /** 0 for a global-attention block. */
     readonly windowSize: number,
+    /** Work buffers shared by the blocks of one encoder. */
+    private readonly scratch: Scratch = new Scratch(),
   ) {}
 
   /**
@@ -262,16 +296,17 @@ export class SamBlock {
    * and 2·(imgSize / patchSize) - 1 rows in global blocks.
    * @throws CheckpointError
    */
-  static load(ctx: LoadContext, prefix: string, cfg: SamConfig, global: boolean): SamBlock {
+  static load(ctx: LoadContext, prefix: string, cfg: SamConfig, global: boolean, scratch = new Scratch()): SamBlock {
     const dim = cfg.embedDim;
     const relRows = global ? 2 * Math.floor(cfg.imgSize / cfg.patchSize) - 1 : 2 * cfg.windowSize - 1;
     return new SamBlock(
       ctx.k,
       LayerNorm.load(ctx, `${prefix}.norm1`, dim, cfg.layerNormEps),
-      SamAttention.load(ctx, `${prefix}.attn`, dim, cfg.numHeads, relRows),
+      SamAttention.load(ctx, `${prefix}.attn`, dim, cfg.numHeads, relRows, scratch),
       LayerNorm.load(ctx, `${prefix}.norm2`, dim, cfg.layerNormEps),
-      SamMlp.load(ctx, `${prefix}.mlp`, dim, Math.round(dim * cfg.mlpRatio)),
+      SamMlp.load(ctx, `${prefix}.mlp`, dim, Math.round(dim * cfg.mlpRatio), scratch),
       global ? 0 : cfg.windowSize,
+      scratch,
     );
   }
 
@@ -287,13 +322,17 @@ export class SamBlock {
     const xn = this.norm1.forward(x, m);
     let a: Float32Array;
     const ws = this.windowSize;
+    // a (the residual stream between attention and MLP) and the windowed attention output are
+    // dead once the block returns: reused buffers (fresh 12-15 MB arrays cost page faults).
+    const sc = this.scratch;
     if (ws === 0) {
-      a = this.attn.forward(xn, 1, g);
+      a = this.attn.forward(xn, 1, g, sc.get("sam.a", m * dim));
     } else {
       const nw = Math.ceil(g / ws);
-      const wins = windowPartition(xn, g, dim, ws, nw);
-      const wa = this.attn.forward(wins, nw * nw, ws);
-      a = windowUnpartition(wa, g, dim, ws, nw);
+      const rows = nw * nw * ws * ws;
+      const wins = windowPartition(xn, g, dim, ws, nw, sc.get("sam.win", rows * dim));
+      const wa = this.attn.forward(wins, nw * nw, ws, sc.get("sam.proj", rows * dim));
+      a = windowUnpartition(wa, g, dim, ws, nw, sc.get("sam.a", m * dim));
     }
     this.k.add(a, x);
     const f = this.mlp.forward(this.norm2.forward(a, m), m);
@@ -306,20 +345,25 @@ export class SamBlock {
  * `[g, g, dim]` -> `[nw·nw, ws·ws, dim]`: zero-pad to nw·ws at the bottom/right, windows ordered by
  * window row then column, tokens row-major inside a window.
  */
-function windowPartition(x: Float32Array, g: number, dim: number, ws: number, nw: number): Float32Array {
-  const out = new Float32Array(nw * nw * ws * ws * dim);
+function windowPartition(
+  x: Float32Array,
+  g: number,
+  dim: number,
+  ws: number,
+  nw: number,
+  out: Float32Array,
+): Float32Array {
+  if (nw * ws !== g) out.fill(0); // the padding (out may be a reused buffer)
   for (let wy = 0; wy < nw; wy++) {
     for (let wx = 0; wx < nw; wx++) {
       const base = (wy * nw + wx) * ws * ws;
+      const gx0 = wx * ws;
+      const n = Math.min(ws, g - gx0); // tokens of this window row inside the grid
       for (let y = 0; y < ws; y++) {
         const gy = wy * ws + y;
         if (gy >= g) break;
-        for (let xx = 0; xx < ws; xx++) {
-          const gx = wx * ws + xx;
-          if (gx >= g) break;
-          const src = (gy * g + gx) * dim;
-          out.set(x.subarray(src, src + dim), (base + y * ws + xx) * dim);
-        }
+        const src = (gy * g + gx0) * dim;
+        out.set(x.subarray(src, src + n * dim), (base + y * ws) * dim);
       }
     }
   }
@@ -327,16 +371,22 @@ function windowPartition(x: Float32Array, g: number, dim: number, ws: number, nw
 }
 
 /** Inverse of {@link windowPartition}, dropping the padding: `[nw·nw, ws·ws, dim]` -> `[g, g, dim]`. */
-function windowUnpartition(w: Float32Array, g: number, dim: number, ws: number, nw: number): Float32Array {
-  const out = new Float32Array(g * g * dim);
+function windowUnpartition(
+  w: Float32Array,
+  g: number,
+  dim: number,
+  ws: number,
+  nw: number,
+  out: Float32Array,
+): Float32Array {
   for (let gy = 0; gy < g; gy++) {
     const wy = Math.floor(gy / ws);
     const y = gy - wy * ws;
-    for (let gx = 0; gx < g; gx++) {
-      const wx = Math.floor(gx / ws);
-      const xx = gx - wx * ws;
-      const src = ((wy * nw + wx) * ws * ws + y * ws + xx) * dim;
-      out.set(w.subarray(src, src + dim), (gy * g + gx) * dim);
+    for (let wx = 0; wx < nw; wx++) {
+      const gx0 = wx * ws;
+      const n = Math.min(ws, g - gx0); // a window row's tokens inside the grid are contiguous in both
+      const src = ((wy * nw + wx) * ws * ws + y * ws) * dim;
+      out.set(w.subarray(src, src + n * dim), (gy * g + gx0) * dim);
     }
   }
   return out;
@@ -388,7 +438,10 @@ export class SamEncoder {
     const p = Math.floor(cfg.imgSize / cfg.patchSize);
     const global = new Set(cfg.globalAttnIndexes);
     const blocks: SamBlock[] = [];
-    for (let i = 0; i < cfg.depth; i++) blocks.push(SamBlock.load(ctx, `${prefix}.blocks.${i}`, cfg, global.has(i)));
+    const scratch = new Scratch();
+    for (let i = 0; i < cfg.depth; i++) {
+      blocks.push(SamBlock.load(ctx, `${prefix}.blocks.${i}`, cfg, global.has(i), scratch));
+    }
     const neck = cfg.outChans;
     const [d2, d3] = cfg.downsampleChannels;
     const neck0w = ctx.ckpt.readWeight(`${prefix}.neck.0.weight`, [neck, c, 1, 1]);

@@ -144,3 +144,23 @@ describe("conv2d with bf16 packed weights", () => {
     });
   }
 });
+
+describe("linear into a caller's out array", () => {
+  test("writes the same values into out (plain and packed weights, reference and native) and returns it", () => {
+    const r = rng(41);
+    const m = 37;
+    const w = randWeight(r, "bf16", 70, 29);
+    const x = randArray(r, m * 29);
+    const bias = randArray(r, 70);
+    for (const K of [ref, ...levels]) {
+      for (const wt of [w, K.packWeight(w, "bf16")]) {
+        const expected = K.linear(x, m, wt, bias);
+        const out = new Float32Array(m * 70).fill(Number.NaN);
+        const got = K.linear(x, m, wt, bias, out);
+        assert.equal(got, out, `${K.name}: returns out`);
+        assert.deepEqual(Array.from(out), Array.from(expected), `${K.name} ${wt.dtype}`);
+        assert.throws(() => K.linear(x, m, wt, bias, new Float32Array(m * 70 + 1)), RangeError);
+      }
+    }
+  });
+});

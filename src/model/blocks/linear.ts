@@ -29,8 +29,8 @@ export class Linear {
     return this.weight.rows;
   }
 
-  /** x `[m, inDim]` -> `[m, outDim]`. */
-  forward(x: Float32Array, m: number): Float32Array {
-    return this.k.linear(x, m, this.weight, this.bias);
+  /** x `[m, inDim]` -> `[m, outDim]`, written into `out` (length `m * outDim`) when given. */
+  forward(x: Float32Array, m: number, out?: Float32Array): Float32Array {
+    return this.k.linear(x, m, this.weight, this.bias, out);
   }
 }
