@@ -43,6 +43,74 @@ DSOCR_INLINE float dotf(const float* a, const float* b, size_t d) {
   return V::hsum(V::add(s0, s1));
 }
 
+// Decode fast path of one query row and head (no mask, no rel-pos; d = ND * VW): q and the output
+// accumulator stay in registers, 4 keys per step share the q loads, and the K / V rows (strided by
+// kw) are prefetched a few rows ahead.
+template <int ND>
+void attn_row_regs(const float* qi, const float* kb, const float* vb, size_t kw, size_t last, float scale, float* sc,
+                   float* oi) {
+  constexpr size_t PFR = 8;  // rows ahead
+  constexpr size_t LINE = 64 / sizeof(float);
+  VT q[ND];
+#pragma GCC unroll 16
+  for (int c = 0; c < ND; ++c) q[c] = V::load(qi + c * VW);
+  float mx = -std::numeric_limits<float>::infinity();
+  size_t j = 0;
+  for (; j + 4 <= last; j += 4) {
+    const float* k0 = kb + j * kw;
+    for (size_t r = 0; r < 4; ++r)
+      for (size_t c = 0; c < ND * VW; c += LINE) __builtin_prefetch(k0 + (PFR + r) * kw + c);
+    VT a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
+#pragma GCC unroll 16
+    for (int c = 0; c < ND; ++c) {
+      a0 = V::fma(q[c], V::load(k0 + c * VW), a0);
+      a1 = V::fma(q[c], V::load(k0 + kw + c * VW), a1);
+      a2 = V::fma(q[c], V::load(k0 + 2 * kw + c * VW), a2);
+      a3 = V::fma(q[c], V::load(k0 + 3 * kw + c * VW), a3);
+    }
+    const float s0 = V::hsum(a0) * scale, s1 = V::hsum(a1) * scale, s2 = V::hsum(a2) * scale,
+                s3 = V::hsum(a3) * scale;
+    sc[j] = s0;
+    sc[j + 1] = s1;
+    sc[j + 2] = s2;
+    sc[j + 3] = s3;
+    mx = std::max(mx, std::max(std::max(s0, s1), std::max(s2, s3)));
+  }
+  for (; j < last; ++j) {
+    VT a0 = V::zero();
+#pragma GCC unroll 16
+    for (int c = 0; c < ND; ++c) a0 = V::fma(q[c], V::load(kb + j * kw + c * VW), a0);
+    sc[j] = V::hsum(a0) * scale;
+    mx = std::max(mx, sc[j]);
+  }
+  VT vm = V::set1(mx), vs = V::zero();
+  j = 0;
+  for (; j + VW <= last; j += VW) {
+    VT p = V::exp(V::sub(V::load(sc + j), vm));
+    V::store(sc + j, p);
+    vs = V::add(vs, p);
+  }
+  float sum = V::hsum(vs);
+  if (j < last) {
+    int tl = static_cast<int>(last - j);
+    V::storen(sc + j, V::exp(V::sub(V::loadn(sc + j, tl), vm)), tl);
+    for (; j < last; ++j) sum += sc[j];
+  }
+  VT acc[ND];
+#pragma GCC unroll 16
+  for (int c = 0; c < ND; ++c) acc[c] = V::zero();
+  for (j = 0; j < last; ++j) {
+    const float* vj = vb + j * kw;
+    for (size_t c = 0; c < ND * VW; c += LINE) __builtin_prefetch(vj + PFR * kw + c);
+    const VT p = V::set1(sc[j]);
+#pragma GCC unroll 16
+    for (int c = 0; c < ND; ++c) acc[c] = V::fma(p, V::load(vj + c * VW), acc[c]);
+  }
+  const VT inv = V::set1(sum);
+#pragma GCC unroll 16
+  for (int c = 0; c < ND; ++c) V::store(oi + c * VW, V::div(acc[c], inv));
+}
+
 void attn_small(const AttentionArgs& a) {
   const size_t d = a.d, qw = a.heads * d, kw = a.kv_heads * d, group = a.heads / a.kv_heads;
   const size_t lq = a.lq, lk = a.lk;
@@ -61,6 +129,16 @@ void attn_small(const AttentionArgs& a) {
       if (a.causal) {
         int64_t lim = a.causal_offset + static_cast<int64_t>(i) + 1;
         last = lim <= 0 ? 0 : std::min<size_t>(lk, static_cast<size_t>(lim));
+      }
+      if (!rh && !a.mask && VW > 1) {
+        if (d == 8 * VW) {
+          attn_row_regs<8>(qi, kb, vb, kw, last, a.scale, sc, oi);
+          continue;
+        }
+        if (d == 4 * VW) {
+          attn_row_regs<4>(qi, kb, vb, kw, last, a.scale, sc, oi);
+          continue;
+        }
       }
       if (rh) {
         size_t y1 = i / rw, x1 = i % rw;
