@@ -14,6 +14,7 @@
         "native/conv.cc",
         "native/packed.cc",
         "native/pack_bf16.cc",
+        "native/gemv_bf16.cc",
         "native/pack_int8.cc",
         "native/moe.cc",
         "native/addon_decode.cc",

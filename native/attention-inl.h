@@ -43,6 +43,98 @@ DSOCR_INLINE float dotf(const float* a, const float* b, size_t d) {
   return V::hsum(V::add(s0, s1));
 }
 
+// Decode (lq <= SMALL_LQ, no mask, no rel-pos): split-K over fixed chunks of DEC_CH keys. A task
+// owns one chunk of one batch and walks its K rows, then its V rows, front to back for all heads
+// at once (each cache row is one contiguous kv_heads * d run, so the reads are sequential instead of
+// one d-wide slice per row and head, which cost a TLB walk per row); it keeps per head the chunk's
+// max, exp-sum and unnormalised output. The chunks are then merged in chunk order. The chunking
+// does not depend on the thread count, so neither do the results.
+constexpr size_t DEC_CH = 64;
+
+void attn_decode(const AttentionArgs& a) {
+  const size_t d = a.d, H = a.heads, qw = H * d, kw = a.kv_heads * d, group = H / a.kv_heads;
+  const size_t lq = a.lq, lk = a.lk, dp = round_up(d, VW);
+  const size_t nch = std::max<size_t>(1, ceil_div(lk, DEC_CH));
+  const size_t np = a.batch * lq * nch * H;
+  float* part = pool::scratch_as<float>(7, np * (dp + 2));  // per (b, i, chunk, h): acc[dp], m, l
+  const float ninf = -std::numeric_limits<float>::infinity();
+  pool::parallel_for(a.batch * nch, [&](size_t t) {
+    const size_t b = t / nch, c = t % nch, j0 = c * DEC_CH, j1 = std::min(lk, j0 + DEC_CH);
+    float* sc = pool::scratch_as<float>(0, H * DEC_CH + VW);
+    const float* kb = a.k + b * a.cap * kw;
+    const float* vb = a.v + b * a.cap * kw;
+    for (size_t i = 0; i < lq; ++i) {
+      size_t last = lk;
+      if (a.causal) {
+        int64_t lim = a.causal_offset + static_cast<int64_t>(i) + 1;
+        last = lim <= 0 ? 0 : std::min<size_t>(lk, static_cast<size_t>(lim));
+      }
+      const size_t je = std::min(j1, last), n = je > j0 ? je - j0 : 0;
+      const float* qi = a.q + (b * lq + i) * qw;
+      float* pr = part + ((b * lq + i) * nch + c) * H * (dp + 2);
+      for (size_t j = 0; j < n; ++j) {
+        const float* kr = kb + (j0 + j) * kw;
+        for (size_t h = 0; h < H; ++h) sc[h * DEC_CH + j] = dotf(qi + h * d, kr + (h / group) * d, d) * a.scale;
+      }
+      for (size_t h = 0; h < H; ++h) {
+        float* sh = sc + h * DEC_CH;
+        float* acc = pr + h * (dp + 2);
+        float mx = ninf;
+        for (size_t j = 0; j < n; ++j) mx = std::max(mx, sh[j]);
+        VT vm = V::set1(mx), vs = V::zero();
+        size_t j = 0;
+        for (; j + VW <= n; j += VW) {
+          VT p = V::exp(V::sub(V::load(sh + j), vm));
+          V::store(sh + j, p);
+          vs = V::add(vs, p);
+        }
+        float sum = V::hsum(vs);
+        if (j < n) {
+          int tl = static_cast<int>(n - j);
+          V::storen(sh + j, V::exp(V::sub(V::loadn(sh + j, tl), vm)), tl);
+          for (; j < n; ++j) sum += sh[j];
+        }
+        acc[dp] = mx;
+        acc[dp + 1] = sum;
+        for (size_t cc = 0; cc < dp; ++cc) acc[cc] = 0.f;
+      }
+      for (size_t j = 0; j < n; ++j) {
+        const float* vr = vb + (j0 + j) * kw;
+        for (size_t h = 0; h < H; ++h) {
+          const float* vj = vr + (h / group) * d;
+          float* acc = pr + h * (dp + 2);
+          const VT p = V::set1(sc[h * DEC_CH + j]);
+          size_t cc = 0;
+          for (; cc + VW <= d; cc += VW) V::store(acc + cc, V::fma(p, V::load(vj + cc), V::load(acc + cc)));
+          for (; cc < d; ++cc) acc[cc] += sc[h * DEC_CH + j] * vj[cc];
+        }
+      }
+    }
+  });
+  // Merge the chunks of every (batch, row, head) in chunk order.
+  for (size_t bi = 0; bi < a.batch * lq; ++bi) {
+    for (size_t h = 0; h < H; ++h) {
+      float mx = ninf;
+      for (size_t c = 0; c < nch; ++c) mx = std::max(mx, part[((bi * nch + c) * H + h) * (dp + 2) + dp]);
+      float* oi = a.out + bi * qw + h * d;
+      float l = 0.f;
+      for (size_t cc = 0; cc < d; ++cc) oi[cc] = 0.f;
+      for (size_t c = 0; c < nch; ++c) {
+        const float* pr = part + ((bi * nch + c) * H + h) * (dp + 2);
+        if (pr[dp] == ninf) continue;
+        const float w = nch == 1 ? 1.f : std::exp(pr[dp] - mx);
+        l += w * pr[dp + 1];
+        const VT wv = V::set1(w);
+        size_t cc = 0;
+        for (; cc + VW <= d; cc += VW) V::store(oi + cc, V::fma(wv, V::load(pr + cc), V::load(oi + cc)));
+        for (; cc < d; ++cc) oi[cc] += w * pr[cc];
+      }
+      if (mx == ninf) l = 0.f;
+      for (size_t cc = 0; cc < d; ++cc) oi[cc] /= l;
+    }
+  }
+}
+
 void attn_small(const AttentionArgs& a) {
   const size_t d = a.d, qw = a.heads * d, kw = a.kv_heads * d, group = a.heads / a.kv_heads;
   const size_t lq = a.lq, lk = a.lk;
@@ -274,7 +366,9 @@ void attn_tiled(const AttentionArgs& a) {
 
 void attention(const AttentionArgs& a) {
   if (a.batch == 0 || a.lq == 0 || a.heads == 0 || a.d == 0) return;
-  if (a.lq <= SMALL_LQ) {
+  if (a.lq <= SMALL_LQ && !a.mask && !a.rel_h_table) {
+    attn_decode(a);
+  } else if (a.lq <= SMALL_LQ) {
     attn_small(a);
   } else {
     attn_tiled(a);

@@ -4,14 +4,14 @@
 //   the lower index), weights = raw scores (renormalised only with norm_topk_prob) x
 //   routed_scaling_factor; y = Σ_k w_k · down_k(silu(gate_k x) ⊙ up_k x) + shared(x).
 //
-// Decode / small batches (m <= 16, every expert weight plain or int8-packed): two parallel
-// regions per layer instead of three linear calls per expert. Region 1 walks blocks of 32 rows of
+// Decode / small batches (m <= 16, every expert weight plain, int8-packed or bf16-packed): two parallel
+// regions per layer instead of three linear calls per expert. Region 1 walks blocks of BLK1 rows of
 // gate and up of every chosen expert and of the shared MLP (a task computes both for its rows,
-// then SiLU · up); region 2 walks blocks of 32 output columns and, per block, the down rows of
+// then SiLU · up); region 2 walks blocks of BLK2 output columns and, per block, the down rows of
 // every chosen expert then the shared one, accumulating in a fixed order (expert ascending, then
 // shared). The threads thus stream all the layer's expert weights back to back, and results do
 // not depend on the thread count.
-// Larger m, or other packed formats: per chosen expert, batched linear / linear_packed over its
+// Larger m (or bf16 packs below AVX-512): per chosen expert, batched linear / linear_packed over its
 // gathered rows (the GEMM paths), then the same weighted accumulation.
 #include "moe.h"
 
@@ -19,6 +19,7 @@
 #include <cstring>
 #include <limits>
 
+#include "gemv_bf16.h"
 #include "pack_int8.h"
 #include "pool.h"
 
@@ -30,12 +31,22 @@ namespace dsocr {
 namespace {
 
 constexpr size_t SMALL_M = 16;
-constexpr size_t BLK = 32;  // weight rows per task (a multiple of the int8 panel height)
+// Weight rows per task: gate/up rows (region 1), down rows = output columns (region 2). Multiples
+// of the int8 panel height (4) and of the bf16 panel width (32); several bf16 panels per task are
+// streamed side by side (gemv_bf16.cc). The block sizes do not change the results.
+constexpr size_t BLK1 = 128;
+constexpr size_t BLK2 = 64;
 
-bool rowable(const MoeWeight& w) { return !w.packed || w.packed->fmt == PackFmt::INT8; }
+bool rowable(Isa isa, const MoeWeight& w) {
+  return !w.packed || w.packed->fmt == PackFmt::INT8 || (w.packed->fmt == PackFmt::BF16 && bf16_small_available(isa));
+}
 
-void rows_any(Isa isa, const float* x, size_t m, const MoeWeight& w, size_t n0, size_t n1, float* y, size_t ldy) {
-  if (w.packed) {
+// xa: the rows of x rounded to bf16 pairs (bf16_round_rows), used by BF16 packs.
+void rows_any(Isa isa, const float* x, const uint32_t* xa, size_t m, const MoeWeight& w, size_t n0, size_t n1,
+              float* y, size_t ldy) {
+  if (w.packed && w.packed->fmt == PackFmt::BF16) {
+    bf16_rows(isa, xa, m, *w.packed, n0, n1, y, ldy);
+  } else if (w.packed) {
     int8_rows(isa, x, m, *w.packed, n0, n1, y, ldy);
   } else {
     DSOCR_DISPATCH(isa, plain_rows, x, m, w.plain, n0, n1, y, ldy);
@@ -61,6 +72,8 @@ struct Job {
   float* h;                // [n, inter]
   const int32_t* rows;     // routed: output row of each input row; null = shared (row i)
   const float* wts;        // routed: weight of each input row
+  uint32_t* xa = nullptr;  // BF16 packs: x rounded to bf16 pairs [n, ceil(hidden / 2)]
+  uint32_t* ha = nullptr;  // BF16 packs: h rounded to bf16 pairs [n, ceil(inter / 2)]
 };
 
 }  // namespace
@@ -156,7 +169,27 @@ void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* ou
   }
 
   bool small = m <= SMALL_M;
-  for (const Job& jb : jobs) small = small && rowable(*jb.g) && rowable(*jb.u) && rowable(*jb.d);
+  bool any_bf16 = false;
+  auto is_bf16 = [](const MoeWeight& w) { return w.packed && w.packed->fmt == PackFmt::BF16; };
+  for (const Job& jb : jobs) {
+    small = small && rowable(isa, *jb.g) && rowable(isa, *jb.u) && rowable(isa, *jb.d);
+    any_bf16 = any_bf16 || is_bf16(*jb.g) || is_bf16(*jb.u) || is_bf16(*jb.d);
+  }
+  // BF16 packs in the fast path: every job's x (and later h) rounded to bf16 pairs once.
+  std::vector<uint32_t> abuf;
+  if (small && any_bf16) {
+    size_t len = 0;
+    for (const Job& jb : jobs) len += jb.n * ((H + 1) / 2 + (jb.inter + 1) / 2);
+    abuf.resize(len);
+    size_t o = 0;
+    for (Job& jb : jobs) {
+      jb.xa = abuf.data() + o;
+      o += jb.n * ((H + 1) / 2);
+      jb.ha = abuf.data() + o;
+      o += jb.n * ((jb.inter + 1) / 2);
+      bf16_round_rows(isa, jb.x, jb.n, H, jb.xa);
+    }
+  }
 
   // Weighted accumulation of one job's output rows y [n, c1 - c0] into out[:, c0:c1], as moe.ts:
   // routed rows out = f32(out + w * y) (the product in f64, like the TypeScript), shared out += y.
@@ -190,23 +223,25 @@ void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* ou
 
   // Region 1: gate/up blocks of every job.
   std::vector<size_t> first(jobs.size() + 1, 0);
-  for (size_t j = 0; j < jobs.size(); ++j) first[j + 1] = first[j] + (jobs[j].inter + BLK - 1) / BLK;
+  for (size_t j = 0; j < jobs.size(); ++j) first[j + 1] = first[j] + (jobs[j].inter + BLK1 - 1) / BLK1;
   pool::parallel_for(first.back(), [&](size_t t) {
     size_t j = 0;
     while (first[j + 1] <= t) ++j;
     const Job& jb = jobs[j];
-    const size_t n0 = (t - first[j]) * BLK, n1 = std::min(jb.inter, n0 + BLK), nb = n1 - n0;
-    float* u = pool::scratch_as<float>(4, SMALL_M * BLK);
-    rows_any(isa, jb.x, jb.n, *jb.g, n0, n1, jb.h + n0, jb.inter);
-    rows_any(isa, jb.x, jb.n, *jb.u, n0, n1, u, nb);
+    const size_t n0 = (t - first[j]) * BLK1, n1 = std::min(jb.inter, n0 + BLK1), nb = n1 - n0;
+    float* u = pool::scratch_as<float>(4, SMALL_M * BLK1);
+    rows_any(isa, jb.x, jb.xa, jb.n, *jb.g, n0, n1, jb.h + n0, jb.inter);
+    rows_any(isa, jb.x, jb.xa, jb.n, *jb.u, n0, n1, u, nb);
     for (size_t i = 0; i < jb.n; ++i) swiglu(isa, jb.h + i * jb.inter + n0, u + i * nb, nb);
   });
+  if (any_bf16)
+    for (const Job& jb : jobs) bf16_round_rows(isa, jb.h, jb.n, jb.inter, jb.ha);
   // Region 2: blocks of output columns; per block every job's down rows, in job order.
-  pool::parallel_for((H + BLK - 1) / BLK, [&](size_t t) {
-    const size_t c0 = t * BLK, c1 = std::min(H, c0 + BLK), nb = c1 - c0;
-    float* y = pool::scratch_as<float>(4, SMALL_M * BLK);
+  pool::parallel_for((H + BLK2 - 1) / BLK2, [&](size_t t) {
+    const size_t c0 = t * BLK2, c1 = std::min(H, c0 + BLK2), nb = c1 - c0;
+    float* y = pool::scratch_as<float>(4, SMALL_M * BLK2);
     for (const Job& jb : jobs) {
-      rows_any(isa, jb.h, jb.n, *jb.d, c0, c1, y, nb);
+      rows_any(isa, jb.h, jb.ha, jb.n, *jb.d, c0, c1, y, nb);
       accumulate(jb, y, nb, c0, c1);
     }
   });

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "gemv_bf16.h"
 #include "pool.h"
 #include "simd.h"
 
@@ -96,6 +97,8 @@ bool bf16_dot_available() {
   return f.avx512bf16 && f.osAvx512 && best_isa() == Isa::Avx512;
 }
 
+bool bf16_dot_enabled() { return g_dot.load() && bf16_dot_available(); }
+
 Packed* pack_bf16(const WeightRef& src) {
   const size_t N = src.rows, K = src.cols, KP = (K + 1) / 2;
   const size_t npan = (N + kBf16PanelN - 1) / kBf16PanelN;
@@ -122,6 +125,7 @@ Packed* pack_bf16(const WeightRef& src) {
 }
 
 void linear_bf16(Isa isa, const float* x, size_t m, const Packed& w, const float* bias, float* y) {
+  if (linear_bf16_small(isa, x, m, w, bias, y)) return;  // decode: gemv_bf16.cc
   const bool dot = g_dot.load() && bf16_dot_available();
   switch (isa) {
 #if DSOCR_X86

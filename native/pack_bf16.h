@@ -18,5 +18,6 @@ void linear_bf16(Isa isa, const float* x, size_t m, const Packed& w, const float
 // AVX512_BF16 (vdpbf16ps), so both paths can be checked on one machine. Default true.
 void set_bf16_dot(bool on);
 bool bf16_dot_available();  // the CPU has AVX512_BF16 (and it is enabled)
+bool bf16_dot_enabled();    // bf16_dot_available() and not switched off by set_bf16_dot
 
 }  // namespace dsocr

@@ -59,7 +59,7 @@ function checkLayer(moe: DeepseekMoe, x: Float32Array, m: number, what: string):
   assertClose(moe.forward(x, m), want.out, `${what}: forward`);
 }
 
-test("fused MoE equals the TypeScript path on random layers (f32, bf16, int8; m = 1 .. 40)", () => {
+test("fused MoE equals the TypeScript path on random layers (f32, bf16, int8 and bf16 packs; m = 1 .. 40)", () => {
   const dims: MoeDims = {
     hidden: 72,
     nRoutedExperts: 10,
@@ -74,6 +74,8 @@ test("fused MoE equals the TypeScript path on random layers (f32, bf16, int8; m 
     { dtype: "bf16", pack: null, d: { ...dims, normTopkProb: true } },
     { dtype: "bf16", pack: "int8", d: dims },
     { dtype: "bf16", pack: "int8", d: { ...dims, nSharedExperts: 0, hidden: 33, moeIntermediate: 17 } },
+    { dtype: "bf16", pack: "bf16", d: dims },
+    { dtype: "f32", pack: "bf16", d: { ...dims, nSharedExperts: 1, hidden: 33, moeIntermediate: 47 } },
   ];
   for (const K of levels) {
     variants.forEach((v, vi) => {
