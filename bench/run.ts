@@ -158,7 +158,7 @@ function measureMachine(threads: number, quick: boolean): Limits {
     ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512bf16", "avx512vnni"] as const
   ).filter((k) => f[k]);
   log(`bench: measuring read bandwidth and FMA peak on ${threads} threads`);
-  const readGbps = benchReadBandwidth((quick ? 512 : 1024) * 2 ** 20, threads, quick ? 3 : 5);
+  const readGbps = benchReadBandwidth((quick ? 512 : 1024) * 2 ** 20, threads, quick ? 5 : 12);
   const fma: Record<string, number> = {};
   const kinds: FmaPeakKind[] = [];
   if (f.avx2 && f.fma) kinds.push("f32-avx2");

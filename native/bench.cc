@@ -54,6 +54,7 @@ float sum_scalar(const float* p, size_t n) {
 __attribute__((target("avx2"))) float sum_avx2(const float* p, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i < n; i += 32) {
+    if ((i & 63) == 0) _mm_prefetch(reinterpret_cast<const char*>(p + i + 1024), _MM_HINT_T0);
     a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
     a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
     a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
@@ -68,6 +69,7 @@ __attribute__((target("avx2"))) float sum_avx2(const float* p, size_t n) {
 __attribute__((target("avx512f"))) float sum_avx512(const float* p, size_t n) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i < n; i += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + i + 1024), _MM_HINT_T0);  // 4 KiB ahead, as the decode kernels
     a0 = _mm512_add_ps(a0, _mm512_load_ps(p + i));
     a1 = _mm512_add_ps(a1, _mm512_load_ps(p + i + 16));
     a2 = _mm512_add_ps(a2, _mm512_load_ps(p + i + 32));
