@@ -2,7 +2,10 @@
  * safetensors dtype sizes and the exact bit-level conversions between bf16 / f16 / f32.
  * Little-endian host assumed (safetensors data is little-endian; Node runs on LE hosts only in practice).
  */
+import { f32BitsToBf16Bits } from "../util/bf16.ts";
 import type { DType } from "./types.ts";
+
+export { f32BitsToBf16Bits, f32ToBf16Bits } from "../util/bf16.ts";
 
 /** Bytes per element of every supported safetensors dtype. */
 export const DTYPE_SIZE: Readonly<Record<DType, number>> = Object.freeze({
@@ -45,21 +48,6 @@ export function bf16ToF32(src: Uint16Array, dst: Float32Array = new Float32Array
   const out = new Uint32Array(dst.buffer, dst.byteOffset, src.length);
   for (let i = 0; i < src.length; i++) out[i] = src[i] << 16;
   return dst;
-}
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** One f32 bit pattern rounded to the nearest bf16 bit pattern (round half to even; NaN stays a quiet NaN). */
-export function f32BitsToBf16Bits(bits: number): number {
-  if ((bits & 0x7fffffff) > 0x7f800000) return ((bits >>> 16) | 0x0040) & 0xffff;
-  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-/** One number rounded to f32 and then to bf16 (round to nearest even); returns the bf16 bit pattern. */
-export function f32ToBf16Bits(x: number): number {
-  f32Scratch[0] = x;
-  return f32BitsToBf16Bits(u32Scratch[0]);
 }
 
 /**

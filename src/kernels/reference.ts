@@ -3,24 +3,14 @@
  * fallback when the addon is unavailable. Straightforward loops, f32 storage, f64 accumulation
  * where it is free. See `types.ts` for the contract of every function.
  */
+import { bf16BitsToF32, f32ToBf16Bits } from "../util/bf16.ts";
 import type { AttentionParams, Conv2dParams, Kernels, PackedWeight, PackFormat, Weight } from "./types.ts";
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** Widens one bf16 bit pattern to a number. */
-export function bf16ToF32(bits: number): number {
-  u32[0] = bits << 16;
-  return f32[0];
-}
+/** Widens one bf16 bit pattern to a number (see src/util/bf16.ts). */
+export const bf16ToF32 = bf16BitsToF32;
 
 /** Rounds a number to the nearest bf16 (round-to-nearest-even) and returns its bit pattern. */
-export function f32ToBf16(x: number): number {
-  f32[0] = x;
-  const u = u32[0];
-  if ((u & 0x7fffffff) > 0x7f800000) return (u >>> 16) | 0x40; // NaN stays NaN
-  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
-}
+export const f32ToBf16 = f32ToBf16Bits;
 
 /** Handle of a reference `bf16` pack: the weight rounded to bf16 (RNE), `[rows, cols]`. */
 export interface RefPackedBf16 {

@@ -17,6 +17,7 @@
 
 import type { SamConfig } from "../config/types.ts";
 import type { Kernels, Weight } from "../kernels/types.ts";
+import { roundToBf16InPlace } from "../util/bf16.ts";
 import { type LoadContext, prepareWeight } from "./blocks/context.ts";
 import { Linear } from "./blocks/linear.ts";
 import { LayerNorm } from "./blocks/norm.ts";
@@ -70,18 +71,7 @@ export function transpose2d(x: Float32Array, rows: number, cols: number): Float3
 
 /** Rounds every value to the nearest bf16 (RNE) and widens it back to f32, into a new array. */
 export function roundToBf16(x: Float32Array): Float32Array {
-  const y = new Float32Array(x.length);
-  // On the bit patterns (same rule as f32ToBf16: RNE, NaN stays NaN), without a call per value.
-  const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
-  const v = new Uint32Array(y.buffer);
-  for (let i = 0; i < u.length; i++) {
-    const b = u[i];
-    v[i] =
-      (b & 0x7fffffff) > 0x7f800000
-        ? (b | 0x400000) & 0xffff0000
-        : ((b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000) >>> 0;
-  }
-  return y;
+  return roundToBf16InPlace(x.slice());
 }
 
 /**

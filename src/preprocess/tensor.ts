@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { roundToBf16InPlace } from "../util/bf16.ts";
 
 import type { RgbImage } from "./image.ts";
 
@@ -44,24 +45,14 @@ export function toNormalizedTensor(img: RgbImage): Float32Array {
 
 /**
  * Rounds every float32 in place to bfloat16 (round to nearest, ties to even on the f32 bits, as
- * torch's `.to(torch.bfloat16)`) and stores the widened value back as float32. NaN stays NaN
- * (canonical quiet NaN 0x7FC00000); infinities stay infinite; values that overflow round to ±inf.
+ * torch's `.to(torch.bfloat16)`) and stores the widened value back as float32 (src/util/bf16.ts:
+ * NaN stays a quiet NaN; infinities stay infinite; values that overflow round to ±inf).
  *
  * @param values - float32 values, modified in place
  * @returns the same array
  */
 export function roundToBf16(values: Float32Array): Float32Array {
-  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < u.length; i++) {
-    const bits = u[i];
-    if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x007fffff) !== 0) {
-      u[i] = 0x7fc00000;
-      continue;
-    }
-    const lsb = (bits >>> 16) & 1;
-    u[i] = ((bits + 0x7fff + lsb) & 0xffff0000) >>> 0;
-  }
-  return values;
+  return roundToBf16InPlace(values);
 }
 
 /** Options of {@link normalizeView}. */
