@@ -8,7 +8,6 @@
 //       each a Uint16Array / Float32Array (plain) or a packed External. The arrays are NOT copied:
 //       the caller keeps them alive as long as the layer.
 //   moeForward(isa, layer, x, m, out, scores | null, idx | null, weight | null)
-//   streamSum(isa, x: Float32Array) -> number
 #include <napi.h>
 
 #include <cmath>
@@ -143,7 +142,7 @@ Napi::Value MoeCreate(const Napi::CallbackInfo& info) {
 
 Napi::Value MoeForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Isa isa;
+  Isa isa = Isa::Scalar;  // set by get_isa (initialised: GCC cannot see that)
   size_t m;
   if (!get_isa(env, info[0], &isa) || !get_dim(env, info[3], "m", &m)) return env.Undefined();
   if (!is_tagged(env, info[1], kMoeTag)) return fail(env, "not a MoE layer handle", true), env.Undefined();
@@ -160,21 +159,12 @@ Napi::Value MoeForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value StreamSum(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Isa isa;
-  float* x;
-  if (!get_isa(env, info[0], &isa) || !get_array<float, napi_float32_array>(env, info[1], "x", SIZE_MAX, &x))
-    return env.Undefined();
-  return Napi::Number::New(env, stream_sum(isa, x, info[1].As<Napi::Float32Array>().ElementLength()));
-}
 
 }  // namespace
 
 void register_decode_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("moeCreate", Napi::Function::New(env, MoeCreate));
   exports.Set("moeForward", Napi::Function::New(env, MoeForward));
-  exports.Set("streamSum", Napi::Function::New(env, StreamSum));
 }
 
 }  // namespace dsocr

@@ -1,5 +1,5 @@
 // ISA-specific parts of the fused MoE (moe.cc): a single-threaded row-range matvec over plain
-// weights, and the streaming sum of the bandwidth probe.
+// weights.
 #include "gemm-inl.h"
 
 namespace dsocr {
@@ -83,20 +83,6 @@ void plain_rows(const float* x, size_t M, const WeightRef& w, size_t n0, size_t 
   } else {
     plain_rows_t(x, M, static_cast<const float*>(w.data), w.cols, n0, n1, y, ldy);
   }
-}
-
-double stream_sum_range(const float* x, size_t n) {
-  VT a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
-  size_t i = 0;
-  for (; i + 4 * VW <= n; i += 4 * VW) {
-    a0 = V::add(a0, V::load(x + i));
-    a1 = V::add(a1, V::load(x + i + VW));
-    a2 = V::add(a2, V::load(x + i + 2 * VW));
-    a3 = V::add(a3, V::load(x + i + 3 * VW));
-  }
-  double s = V::hsum(V::add(V::add(a0, a1), V::add(a2, a3)));
-  for (; i < n; ++i) s += x[i];
-  return s;
 }
 
 }  // namespace

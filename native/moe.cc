@@ -247,29 +247,4 @@ void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* ou
   });
 }
 
-double stream_sum(Isa isa, const float* x, size_t n) {
-  constexpr size_t CH = size_t(1) << 18;  // 1 MiB of floats per task
-  const size_t nt = (n + CH - 1) / CH;
-  std::vector<double> part(nt);
-  pool::parallel_for(nt, [&](size_t t) {
-    const float* p = x + t * CH;
-    const size_t len = std::min(CH, n - t * CH);
-    switch (isa) {
-#if DSOCR_X86
-      case Isa::Avx512:
-        part[t] = isa_avx512::stream_sum_range(p, len);
-        break;
-      case Isa::Avx2:
-        part[t] = isa_avx2::stream_sum_range(p, len);
-        break;
-#endif
-      default:
-        part[t] = isa_scalar::stream_sum_range(p, len);
-    }
-  });
-  double s = 0;
-  for (double v : part) s += v;
-  return s;
-}
-
 }  // namespace dsocr

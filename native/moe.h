@@ -36,7 +36,4 @@ struct MoeLayer {
 void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* out, float* scores, int32_t* idx,
                  float* weight);
 
-/** Sum of n floats, read once front to back by all threads (read-bandwidth probe). */
-double stream_sum(Isa isa, const float* x, size_t n);
-
 }  // namespace dsocr

@@ -12,7 +12,7 @@
  */
 import { openCheckpoint } from "../src/checkpoint/safetensors.ts";
 import { loadConfig } from "../src/config/config.ts";
-import { cpuFeatures, createNativeKernels, defaultIsa, ISA_LEVELS, loadAddon } from "../src/kernels/native.ts";
+import { benchReadBandwidth, cpuFeatures, createNativeKernels, defaultIsa } from "../src/kernels/native.ts";
 import type { PlainWeight } from "../src/kernels/types.ts";
 import { DeepseekMoe, moeDimsFromConfig } from "../src/model/moe.ts";
 
@@ -23,10 +23,8 @@ const opt = (name: string, dflt: string): string => {
 };
 const reps = Number(opt("reps", "7"));
 const model = opt("model", "");
-const A = loadAddon();
 const K = createNativeKernels();
 if (args.includes("--threads")) K.setThreads(Number(opt("threads", "1")));
-const level = ISA_LEVELS.indexOf(defaultIsa());
 
 function time(fn: () => void): { best: number; median: number } {
   fn();
@@ -55,12 +53,9 @@ const f = cpuFeatures();
 console.log(`CPU: ${f.model}; ISA ${defaultIsa()}; threads ${K.getThreads()}; reps ${reps} (best / median)`);
 
 // ---- read bandwidth ----
-const buf = new Float32Array(64 << 20); // 256 MiB
-for (let i = 0; i < buf.length; i += 1024) buf[i] = 1;
-const bw = time(() => A.streamSum(level, buf));
-const bwBest = buf.byteLength / (bw.best * 1e6);
-const bwMed = buf.byteLength / (bw.median * 1e6);
-console.log(`read bandwidth (256 MiB sum): ${bwBest.toFixed(1)} GB/s best, ${bwMed.toFixed(1)} GB/s median`);
+// The bench's probe (native/bench.cc): best of `reps` streaming passes over 1 GiB.
+const bwBest = benchReadBandwidth(2 ** 30, K.getThreads(), reps);
+console.log(`read bandwidth (1 GiB streaming read): ${bwBest.toFixed(1)} GB/s best`);
 
 const fmt = (bytes: number, t: { best: number; median: number }) => {
   const gb = bytes / (t.best * 1e6);

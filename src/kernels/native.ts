@@ -159,8 +159,6 @@ interface Addon {
     idx: Int32Array | null,
     weight: Nullable<F32>,
   ): void;
-  /** Sum of x read once by all pool threads (read-bandwidth probe). */
-  streamSum(isa: number, x: F32): number;
   /** native/bench.cc (for `npm run bench`): streaming read bandwidth, GB/s. */
   benchReadBandwidth(bytes: number, threads: number, repeats: number): number;
   /** native/bench.cc: FMA-throughput peak, GFLOP/s. */
