@@ -162,13 +162,10 @@ export async function expandInputs(args: readonly string[], opts: ExpandInputsOp
       }
       const supported = found.filter(isSupportedInput).sort(naturalCompare);
       if (supported.length === 0) {
-        errors.push({
-          input: arg,
-          error:
-            found.length === 0
-              ? "pattern matched no files"
-              : `pattern matched no supported files (${found.length} other file(s); supported: ${extList})`,
-        });
+        let why = `pattern matched no supported files (${found.length} other file(s); supported: ${extList})`;
+        // "scan (1).pdf" counts as a pattern (extglob): a missing file is what the user means.
+        if (found.length === 0) why = /[*?{[]/.test(arg) ? "pattern matched no files" : "no such file or directory";
+        errors.push({ input: arg, error: why });
         continue;
       }
       for (const path of supported) await add(path);

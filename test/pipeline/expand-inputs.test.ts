@@ -119,7 +119,18 @@ test("glob patterns: *, **, braces; relative and absolute; hidden entries skippe
 
 test("arguments that give nothing are errors, the others still come through", async () => {
   const r = await expandInputs(
-    ["missing.pdf", "*.xyz", "*.csv", "empty-dir", "really-empty", "text-only", "letter.pdf", "", "letter.pdf/x.png"],
+    [
+      "missing.pdf",
+      "missing (1).pdf",
+      "*.xyz",
+      "*.csv",
+      "empty-dir",
+      "really-empty",
+      "text-only",
+      "letter.pdf",
+      "",
+      "letter.pdf/x.png",
+    ],
     { cwd: root },
   );
   assert.deepEqual(r.files, ["letter.pdf"]);
@@ -127,6 +138,7 @@ test("arguments that give nothing are errors, the others still come through", as
     r.errors.map((e) => [e.input, e.error.replace(/ \(.*/, "")]),
     [
       ["missing.pdf", "no such file or directory"],
+      ["missing (1).pdf", "no such file or directory"],
       ["*.xyz", "pattern matched no files"],
       ["*.csv", "pattern matched no supported files"],
       ["empty-dir", "directory has no supported files"],
@@ -136,8 +148,8 @@ test("arguments that give nothing are errors, the others still come through", as
       ["letter.pdf/x.png", "no such file or directory"],
     ],
   );
-  assert.match(r.errors[2].error, /1 other file/);
-  assert.match(r.errors[3].error, /\.pdf .*\.bmp/);
+  assert.match(r.errors[3].error, /1 other file/);
+  assert.match(r.errors[4].error, /\.pdf .*\.bmp/);
   for (const e of r.errors) assert.ok(!e.error.includes("\n"));
 });
 
