@@ -6,6 +6,14 @@
  * with `v * 255 / max` (integer division), as Pillow's `BGR;15` / `BGR;16` unpackers do; the
  * alpha channel is dropped, as `.convert("RGB")` does.
  *
+ * Why not a library (checked for issue 11; all four are MIT): `bmp-ts` 1.0.9 (jimp-dev, the
+ * best kept) decodes wrong pixels without an error for a 4-bit BMP of odd width (only the first
+ * row), a file whose pixel data does not follow the palette directly (it ignores the data
+ * offset), a V4/V5-header 32-bit BI_RGB file with zero masks (all black) and any RLE file;
+ * `bmp-js` 0.1.0 is its unmaintained predecessor; `fast-bmp` 4.0.1 has no 4/16-bit, no
+ * top-down rows and no palette for 1-bit; `decode-bmp` 0.2.1 (made for ICO) has no top-down rows,
+ * no 16-bit and ignores the data offset. test/preprocess/decode.test.ts covers those cases here.
+ *
  * @module
  */
 
