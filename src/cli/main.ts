@@ -1,6 +1,7 @@
 /**
  * The `dsocr` command line: `dsocr <pdf|image>... --model <dir>` (the main job) and
- * `dsocr make-random` (a random-weight checkpoint for demos and benchmarks).
+ * `dsocr make-random` (a random-weight checkpoint for demos and benchmarks), `dsocr download` (a model
+ * into the Hugging Face cache).
  */
 import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
@@ -104,6 +105,19 @@ program
   .action(async (opts) => {
     const { runMakeRandom } = await import("./make-random.ts");
     process.exitCode = await runMakeRandom(opts);
+  });
+
+program
+  .command("download")
+  .description(
+    "download a model from the Hugging Face Hub into the Hugging Face cache (shared with the Python tools); prints its directory",
+  )
+  .argument("[repo]", "org/name[@revision] (default deepseek-ai/DeepSeek-OCR-2)")
+  .option("--revision <rev>", "branch, tag or commit hash (default main)")
+  .option("--cache-dir <dir>", "hub cache directory (default HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)")
+  .action(async (repo: string | undefined, opts) => {
+    const { runDownload } = await import("./download.ts");
+    process.exitCode = await runDownload(repo, opts);
   });
 
 program.showHelpAfterError("(run dsocr --help for usage)");
