@@ -4,8 +4,11 @@
  * their fixed colour, outline width and translucent fill on top.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { openPdf } from "../../src/pdf/document.ts";
+import type { DocumentMeta } from "../../src/pipeline/document.ts";
+import { DocumentWriter } from "../../src/pipeline/document-writer.ts";
 import {
   DEFAULT_LABEL_COLOR,
   encodePageJpeg,
@@ -16,6 +19,8 @@ import {
   renderLayoutPdf,
 } from "../../src/pipeline/layout-pdf.ts";
 import { createRgbImage, type RgbImage } from "../../src/preprocess/image.ts";
+import { tempDir } from "../helpers/paths.ts";
+import { PAGE, pageResult, positionImage } from "./samples.ts";
 
 const px = (img: RgbImage, x: number, y: number) => [
   ...img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3),
@@ -97,5 +102,34 @@ describe("renderLayoutPdf", () => {
     }
     await assert.rejects(renderLayoutPdf([{ width: 0, height: 10, blocks: [] }]), RangeError);
     await assert.rejects(renderLayoutPdf([], { dpi: 0 }), RangeError);
+  });
+});
+
+describe("DocumentWriter layout PDF", () => {
+  test("one page per document page, failed pages included, at the page sizes", async () => {
+    const out = tempDir();
+    const meta: DocumentMeta = {
+      input: "/in/scan.pdf",
+      input_sha256: "0".repeat(64),
+      model: "m",
+      settings: {},
+      settings_hash: "h",
+      page_count: 3,
+    };
+    const w = new DocumentWriter(out, "scan", meta, { layout: true, layoutDpi: 144 });
+    await w.addPage(positionImage(288, 144), 1, pageResult(PAGE, 288, 144));
+    w.addFailed(2, "cannot render page 2");
+    await w.addPage(positionImage(144, 432), 3, pageResult(PAGE, 144, 432));
+    const written = await w.flush(true);
+    assert.equal(written.at(-1), join(out, "scan.layout.pdf"));
+    const pdf = await openPdf(join(out, "scan.layout.pdf"));
+    try {
+      assert.equal(pdf.pageCount, 3);
+      assert.deepEqual(pdf.pageSize(0), { width: 144, height: 72 });
+      assert.deepEqual(pdf.pageSize(1), { width: 144, height: 72 }, "a failed page takes the previous page's size");
+      assert.deepEqual(pdf.pageSize(2), { width: 72, height: 216 });
+    } finally {
+      pdf.close();
+    }
   });
 });
