@@ -20,17 +20,29 @@ export async function sha256File(path: string): Promise<string> {
 
 /**
  * The canonical JSON text of a value: object keys sorted (recursively), no whitespace,
- * properties whose value is `undefined` left out (as `JSON.stringify` does).
+ * properties whose value is `undefined` left out and `toJSON` honoured (as `JSON.stringify` does).
  *
- * @throws TypeError for values JSON cannot represent faithfully (bigint, cycles).
+ * @throws TypeError for values JSON cannot represent (bigint, cyclic structures).
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-    return sorted;
-  });
+  const ancestors = new Set<object>();
+  const norm = (v: unknown, key: string): unknown => {
+    if (v !== null && typeof v === "object" && typeof (v as { toJSON?: unknown }).toJSON === "function") {
+      v = (v as { toJSON: (k: string) => unknown }).toJSON(key);
+    }
+    if (v === null || typeof v !== "object") return v;
+    if (ancestors.has(v)) throw new TypeError("canonicalJson: cyclic structure");
+    ancestors.add(v);
+    try {
+      if (Array.isArray(v)) return v.map((x, i) => norm(x, String(i)));
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) sorted[k] = norm((v as Record<string, unknown>)[k], k);
+      return sorted;
+    } finally {
+      ancestors.delete(v);
+    }
+  };
+  return JSON.stringify(norm(value, ""));
 }
 
 /**
