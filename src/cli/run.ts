@@ -9,8 +9,17 @@ import { join, resolve } from "node:path";
 import { defaultPrecision } from "../kernels/index.ts";
 import type { Precision } from "../kernels/types.ts";
 import { MemoryDump, saveDump } from "../model/dump.ts";
-import { type DocumentRecord, outputName, type PageRecord, pageRecord, writeDocument } from "../pipeline/document.ts";
+import {
+  type DocumentMeta,
+  type DocumentRecord,
+  documentRecord,
+  outputName,
+  type PageRecord,
+  pageRecord,
+} from "../pipeline/document.ts";
+import { DocumentWriter } from "../pipeline/document-writer.ts";
 import { OcrEngine } from "../pipeline/engine.ts";
+import { settingsHash, sha256File } from "../pipeline/hashes.ts";
 import { openInput } from "../pipeline/inputs.ts";
 import type { PageOptions } from "../pipeline/options.ts";
 import { PageQueue } from "../pipeline/page-queue.ts";
@@ -102,9 +111,26 @@ export async function runCli(inputs: string[], opts: CliOptions): Promise<number
       const name = outputName(input);
       const pages: Promise<PageRecord>[] = [];
       let renderError: unknown;
+      let meta: DocumentMeta | undefined;
+      let writer: DocumentWriter | undefined;
       try {
         const src = await openInput(input, opts.dpi);
         try {
+          meta = {
+            input: resolve(input),
+            input_sha256: await sha256File(input),
+            model: resolve(opts.model as string),
+            settings,
+            settings_hash: settingsHash(settings),
+            page_count: src.pageCount,
+          };
+          const w = opts.json
+            ? undefined
+            : new DocumentWriter(opts.out, name, meta, {
+                layout: true,
+                layoutDpi: src.kind === "pdf" ? opts.dpi : undefined,
+              });
+          writer = w;
           for (let i = 0; i < src.pageCount; i++) {
             await queue.ready();
             const img = await src.page(i);
@@ -115,7 +141,10 @@ export async function runCli(inputs: string[], opts: CliOptions): Promise<number
                 log(
                   `${input}: page ${i + 1}/${src.pageCount}: ${r.tokens.length} tokens${r.finished ? "" : " (no EOS: token limit reached)"}, ${(r.timings.encode + r.timings.prefill + r.timings.decode).toFixed(2)} s`,
                 );
-                return pageRecord(i + 1, r);
+                if (!w) return pageRecord(i + 1, r);
+                const record = await w.addPage(img, i + 1, r);
+                await w.flush(false);
+                return record;
               }),
             );
           }
@@ -133,15 +162,10 @@ export async function runCli(inputs: string[], opts: CliOptions): Promise<number
             return;
           }
           try {
-            const doc: DocumentRecord = {
-              input: resolve(input),
-              model: resolve(opts.model as string),
-              settings,
-              pages: await Promise.all(pages),
-            };
-            documents[index] = doc;
-            if (!opts.json) {
-              const written = await writeDocument(opts.out, name, doc);
+            const records = await Promise.all(pages);
+            documents[index] = writer ? writer.toRecord(true) : documentRecord(meta as DocumentMeta, records, true);
+            if (writer) {
+              const written = await writer.flush(true);
               log(`${input}: wrote ${written.join(", ")}`);
             }
           } catch (e) {

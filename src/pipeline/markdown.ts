@@ -117,3 +117,23 @@ export function cleanMarkdown(raw: string, opts: CleanMarkdownOptions = {}): str
 export function joinPages(pages: string[]): string {
   return pages.map((p) => p + PAGE_SPLIT).join("");
 }
+
+/**
+ * Makes a relative file path usable as a markdown link destination (`![](<here>)`): ASCII
+ * characters other than letters, digits, `-._~/` (spaces, parentheses, `%`, `<`, ...) and
+ * non-ASCII whitespace are percent-encoded (UTF-8); other non-ASCII characters are kept as they are.
+ * `decodeURIComponent` gives the path back.
+ *
+ * @param path a relative path with `/` separators, e.g. `images/my report (v2)/1_0.png`.
+ * @returns e.g. `images/my%20report%20%28v2%29/1_0.png`.
+ */
+export function markdownLinkTarget(path: string): string {
+  let out = "";
+  for (const ch of path) {
+    const cp = ch.codePointAt(0) ?? 0;
+    const keep = cp < 0x80 ? /[A-Za-z0-9\-._~/]/.test(ch) : !/[\s\p{C}]/u.test(ch);
+    if (keep) out += ch;
+    else for (const byte of Buffer.from(ch, "utf8")) out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}

@@ -46,6 +46,6 @@ for (const name of cases) {
     while (n < expected.length && steps[n].margin > 1e-3) n++;
     assert.deepEqual(result.tokens.slice(0, n), expected.slice(0, n));
     if (n === expected.length) assert.deepEqual(result.tokens, expected);
-    assert.equal(result.documents[0].pages[0].prompt_tokens, c.input_len);
+    assert.equal(result.documents[0].pages[0].usage.prompt_tokens, c.input_len);
   });
 }

@@ -21,7 +21,7 @@ test("make-random --preset tiny-v2 gives a checkpoint the engine runs", () => {
   assert.equal(run.status, 0, run.stderr);
   const out = JSON.parse(run.stdout);
   assert.equal(out.tokens.length, 3);
-  assert.equal(out.documents[0].pages[0].prompt_tokens, 1 + 257 + 9);
+  assert.equal(out.documents[0].pages[0].usage.prompt_tokens, 1 + 257 + 9);
 });
 
 test("make-random without a preset or config is a usage error", () => {

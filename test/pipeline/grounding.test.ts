@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Block, EOS_TEXT, parseBoxes, parseGrounding, toPixels } from "../../src/pipeline/grounding.ts";
+import { cleanMarkdown, imageBoxes } from "../../src/pipeline/markdown.ts";
 import { PAGE } from "./samples.ts";
 
 /** The official extraction (spec 9.1): DOTALL, non-greedy, coordinates as a Python literal. */
@@ -214,5 +215,113 @@ describe("toPixels (int(x / 999 * W), spec 9.1)", () => {
   });
   test("full-scale box covers the image", () => {
     assert.deepEqual(toPixels([0, 0, 999, 999], 640, 480), [0, 0, 640, 480]);
+  });
+});
+
+describe("parseGrounding: more malformed and unfinished output (issue 11)", () => {
+  const shape = (raw: string) => parseGrounding(raw).blocks.map((b) => [b.label, b.boxes, b.text, b.complete]);
+
+  test("nested tags", () => {
+    // a second <|det|> before the first is closed: the first list ends there
+    let raw = "<|ref|>text<|/ref|><|det|>[[1, 2, 3, 4]]<|det|>[[5, 6, 7, 8]]<|/det|>\nX";
+    checkOffsets(raw, parseGrounding(raw).blocks);
+    assert.deepEqual(shape(raw), [
+      ["text", [[1, 2, 3, 4]], "", false],
+      [null, [[5, 6, 7, 8]], "\nX", false],
+    ]);
+    // a whole span opened inside an unfinished coordinate list: the inner span is well-formed
+    raw = "<|ref|>text<|/ref|><|det|>[[1, 2, <|ref|>title<|/ref|><|det|>[[5, 6, 7, 8]]<|/det|>\n# T";
+    checkOffsets(raw, parseGrounding(raw).blocks);
+    assert.deepEqual(shape(raw), [
+      ["text", [], "", false],
+      ["title", [[5, 6, 7, 8]], "\n# T", true],
+    ]);
+    // <|det|> inside an unclosed label
+    raw = "<|ref|>a<|det|>[[1, 2, 3, 4]]<|/det|>\nY";
+    assert.deepEqual(shape(raw), [
+      ["a", [], "", false],
+      [null, [[1, 2, 3, 4]], "\nY", false],
+    ]);
+    assert.equal(cleanMarkdown(raw), "Y");
+  });
+
+  test("a label containing a newline is a label, as with the official DOTALL regex", () => {
+    const raw = "<|ref|>te\nxt<|/ref|><|det|>[[1, 2, 3, 4]]<|/det|>Z";
+    assert.deepEqual(shape(raw), [["te\nxt", [[1, 2, 3, 4]], "Z", true]]);
+    assert.deepEqual(
+      officialSpans(raw).map((o) => o.label),
+      ["te\nxt"],
+    );
+  });
+
+  test("stray closing tags after a complete span", () => {
+    const raw = "<|ref|>text<|/ref|><|det|>[[1, 2, 3, 4]]<|/det|><|/det|>W<|/ref|><|/ref|>V";
+    checkOffsets(raw, parseGrounding(raw).blocks);
+    assert.deepEqual(shape(raw), [
+      ["text", [[1, 2, 3, 4]], "", true],
+      [null, [], "W", false],
+      [null, [], "", false],
+      [null, [], "V", false],
+    ]);
+    assert.equal(cleanMarkdown(raw), "WV");
+  });
+
+  test("cut off inside the closing <|/det|> of an image span: its boxes are kept, the span is unfinished", () => {
+    for (const tail of ["<|/det", "<|/d", "<|/", "<|", ""]) {
+      const raw = `<|ref|>text<|/ref|><|det|>[[1, 2, 3, 4]]<|/det|>Q\n<|ref|>image<|/ref|><|det|>[[10, 20, 30, 40]]${tail}`;
+      const { blocks } = parseGrounding(raw);
+      assert.deepEqual(shape(raw), [
+        ["text", [[1, 2, 3, 4]], "Q\n", true],
+        ["image", [[10, 20, 30, 40]], "", false],
+      ]);
+      assert.equal(blocks[1].end, raw.length - tail.length, tail);
+      // the crop numbering sees the box, so the cut-off figure still gets its crop and link
+      assert.deepEqual(
+        imageBoxes(blocks).map((b) => b.box),
+        [[10, 20, 30, 40]],
+      );
+      assert.equal(cleanMarkdown(raw, { imageLinks: (_s, b) => `images/p_${b}.png` }), "Q\n![](images/p_0.png)");
+    }
+  });
+
+  test("end-of-sentence: cut inside it, trailing whitespace after it, or in the middle of the text", () => {
+    const span = "<|ref|>text<|/ref|><|det|>[[1, 2, 3, 4]]<|/det|>";
+    assert.deepEqual(shape(`${span}Q<\uFF5Cend\u2581of`), [["text", [[1, 2, 3, 4]], "Q", true]]);
+    assert.deepEqual(shape(`${span}Q${EOS_TEXT}\n \n`), [["text", [[1, 2, 3, 4]], "Q", true]]);
+    // only a trailing marker is outside the blocks; cleanMarkdown removes every one
+    assert.deepEqual(shape(`${span}Q${EOS_TEXT}tail`), [["text", [[1, 2, 3, 4]], `Q${EOS_TEXT}tail`, true]]);
+    assert.equal(cleanMarkdown(`${span}Q${EOS_TEXT}tail`), "Qtail");
+  });
+
+  test("coordinates at and beyond the edges are clamped to 0..999 and stay inside the page in pixels", () => {
+    const raw = "<|ref|>image<|/ref|><|det|>[[-0.5, 999, 999.9, 1000], [-1, -1, 0, 0], [1000, 5000, 999, 998]]<|/det|>";
+    const boxes = parseGrounding(raw).blocks[0].boxes;
+    assert.deepEqual(boxes, [
+      [0, 999, 999, 999],
+      [0, 0, 0, 0],
+      [999, 998, 999, 999],
+    ]);
+    for (const b of boxes) {
+      for (const v of b) assert.ok(Number.isInteger(v) && v >= 0 && v <= 999 && !Object.is(v, -0));
+      const [x1, y1, x2, y2] = toPixels(b, 333, 777);
+      assert.ok(x1 >= 0 && x2 <= 333 && y1 >= 0 && y2 <= 777 && x1 <= x2 && y1 <= y2);
+    }
+  });
+
+  test("empty label and empty coordinate list", () => {
+    assert.deepEqual(shape("<|ref|><|/ref|><|det|>[[1, 2, 3, 4]]<|/det|>body"), [["", [[1, 2, 3, 4]], "body", true]]);
+    assert.deepEqual(shape("<|ref|>text<|/ref|><|det|>[]<|/det|>body"), [["text", [], "body", true]]);
+    assert.deepEqual(shape("<|ref|>text<|/ref|><|det|><|/det|>body"), [["text", [], "body", true]]);
+  });
+
+  test("a long repetition loop cut off at the token limit mid-tag", () => {
+    const one = "<|ref|>text<|/ref|><|det|>[[10, 20, 30, 40]]<|/det|>\nSame line again.\n\n";
+    const raw = `${one.repeat(2000)}<|ref|>text<|/ref|><|det|>[[10, 2`;
+    const { blocks } = parseGrounding(raw);
+    checkOffsets(raw, blocks);
+    assert.equal(blocks.length, 2001);
+    assert.ok(blocks.slice(0, 2000).every((b) => b.complete && b.boxes.length === 1));
+    assert.deepEqual([blocks[2000].complete, blocks[2000].boxes, blocks[2000].end], [false, [], raw.length]);
+    assert.equal(cleanMarkdown(raw), Array(2000).fill("Same line again.").join("\n\n"));
   });
 });

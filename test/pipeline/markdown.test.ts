@@ -2,7 +2,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { EOS_TEXT, parseGrounding } from "../../src/pipeline/grounding.ts";
-import { cleanMarkdown, imageBoxes, imageLinkPath, joinPages, PAGE_SPLIT } from "../../src/pipeline/markdown.ts";
+import {
+  cleanMarkdown,
+  imageBoxes,
+  imageLinkPath,
+  joinPages,
+  markdownLinkTarget,
+  PAGE_SPLIT,
+} from "../../src/pipeline/markdown.ts";
 import { PAGE } from "./samples.ts";
 
 describe("cleanMarkdown", () => {
@@ -109,5 +116,20 @@ describe("imageLinkPath", () => {
   test("images/<page>_<box>.<ext>", () => {
     assert.equal(imageLinkPath(0, 2), "images/0_2.png");
     assert.equal(imageLinkPath(12, 0, "jpg"), "images/12_0.jpg");
+  });
+});
+
+describe("markdownLinkTarget", () => {
+  test("safe paths unchanged; spaces, parentheses, % and controls percent-encoded; decodes back", () => {
+    assert.equal(markdownLinkTarget("images/report/1_0.png"), "images/report/1_0.png");
+    assert.equal(markdownLinkTarget("images/a b (v2) 100%/3_1.png"), "images/a%20b%20%28v2%29%20100%25/3_1.png");
+    assert.equal(markdownLinkTarget("images/<x>[y]\t/1_0.png"), "images/%3Cx%3E%5By%5D%09/1_0.png");
+    // non-ASCII letters are kept (CommonMark allows them); non-ASCII spaces are not
+    assert.equal(markdownLinkTarget("images/报告\u3000é/1_0.png"), "images/报告%E3%80%80é/1_0.png");
+    for (const p of ["images/a b (v2) 100%/3_1.png", "images/报告\u3000é/1_0.png", "images/x\ny/1_0.png"]) {
+      const t = markdownLinkTarget(p);
+      assert.ok(!/[\s()<>]/.test(t), t);
+      assert.equal(decodeURIComponent(t), p);
+    }
   });
 });
