@@ -120,6 +120,7 @@ export class DeepSeekOCR {
         src = {
           path: "<bytes>",
           kind: "pdf",
+          format: "pdf",
           pageCount: doc.pageCount,
           page: (i) => doc.renderPage(i, { dpi }),
           close: () => doc.close(),
@@ -129,6 +130,7 @@ export class DeepSeekOCR {
         src = {
           path: "<bytes>",
           kind: "image",
+          format: "image",
           pageCount: 1,
           page: (i) => decodeImage(bytes, { page: i }),
           close() {},

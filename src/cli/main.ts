@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_MODEL } from "../hub/resolve.ts";
 import { DEFAULT_DPI, DEFAULT_PAGE_OPTIONS } from "../pipeline/options.ts";
 
 function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -36,11 +37,18 @@ program
   .name("dsocr")
   .enablePositionalOptions()
   .description(
-    "DeepSeek-OCR 2 on the CPU: turn PDFs and images into markdown (<name>.md) and structured pages (<name>.json).",
+    "DeepSeek-OCR 2 on the CPU: PDFs and images to markdown (<name>.md), raw output with boxes (<name>.det.md),\n" +
+      "structured pages (<name>.json), cropped figures (images/) and a layout PDF (--layout).",
   )
-  .argument("[inputs...]", "PDF or image files")
-  .option("-m, --model <dir>", "checkpoint directory (config.json + safetensors, Hugging Face layout)")
-  .option("-o, --out <dir>", "output directory for <name>.md and <name>.json", "dsocr-out")
+  .argument("[inputs...]", "PDF and image files (PNG, JPEG, WebP, TIFF, GIF, BMP), directories, or glob patterns")
+  .option(
+    "-m, --model <dir|repo>",
+    "checkpoint directory, or a Hugging Face repo id looked up in the HF cache",
+    DEFAULT_MODEL,
+  )
+  .option("--no-download", "never download: fail if the model is not in the Hugging Face cache")
+  .option("-o, --out <dir>", "output directory", "dsocr-out")
+  .option("--pages <list>", "pages to read, e.g. 1-3,7,10- (default: all)")
   .option(
     "-p, --prompt <prompt>",
     "document | free | figure | describe | locate:<text> | custom text with <image>",
@@ -48,7 +56,7 @@ program
   )
   .option(
     "--max-tiles <n>",
-    "0 = global view only (crop_mode off), 2..6 = up to n local 768-px tiles",
+    "0 = global 1024-px view only (crop_mode off), 2..6 = up to n local 768-px tiles",
     intArg("--max-tiles", 0, 6),
     DEFAULT_PAGE_OPTIONS.maxTiles,
   )
@@ -81,6 +89,18 @@ program
     intArg("--concurrency", 1, 256),
     1,
   )
+  .option("--layout", "also write <name>.layout.pdf: every page with its labelled, colour-coded boxes")
+  .option(
+    "--no-retry",
+    "keep a page that hits --max-tokens as is (default: retry it once with a stricter repetition guard)",
+  )
+  .option("--resume", "skip pages already in <name>.json from an earlier run with the same input and settings")
+  .option("--json", "also print one JSON object with every document on stdout")
+  .addOption(
+    new Option("--progress <mode>", "bar (on a terminal), json (JSON lines on stderr), plain, none")
+      .choices(["auto", "bar", "json", "plain", "none"])
+      .default("auto"),
+  )
   .option(
     "--temperature <t>",
     "sample with this temperature instead of greedy decoding",
@@ -88,8 +108,19 @@ program
   )
   .option("--top-p <p>", "nucleus sampling mass (with --temperature)", numArg("--top-p", 0, 1), 1)
   .option("--seed <n>", "sampling seed", intArg("--seed", 0), 0)
-  .option("--json", "print the result as one JSON object on stdout")
   .option("--dump <dir>", "write intermediate tensors (fixture names) to <dir> as safetensors")
+  .addHelpText(
+    "after",
+    `
+Examples:
+  dsocr paper.pdf                        markdown of every page in dsocr-out/
+  dsocr scans/ "photos/*.jpg" --out out  every PDF and image in a folder and a glob
+  dsocr book.pdf --pages 1-3,7 --layout  some pages, plus a PDF with the layout boxes
+  dsocr book.pdf --resume                continue an interrupted run
+  dsocr download                         fetch deepseek-ai/DeepSeek-OCR-2 into the Hugging Face cache
+
+Exit status: 0 all done, 1 an input or page failed, 2 usage or model error, 130 interrupted.`,
+  )
   .action(async (inputs: string[], opts) => {
     const { runCli } = await import("./run.ts");
     process.exitCode = await runCli(inputs, opts);

@@ -1,33 +1,30 @@
 /**
- * The main job behind `dsocr <inputs...>`: every page of every input through the engine, one
- * `<name>.md` + `<name>.json` per input in `--out`, or one JSON object on stdout with `--json`.
- * A bad input gets a one-line error naming it; the others go on; the exit code says whether all
- * succeeded.
+ * The main job behind `dsocr <inputs...>`: expand the inputs (files, directories, globs), resolve
+ * the model (directory or hub repo id in the Hugging Face cache), run every selected page through
+ * the engine ({@link runJob}) and write `<name>.md`, `<name>.det.md`, `<name>.json`, crops and
+ * optionally `<name>.layout.pdf` per document. A bad input or page gets a one-line error; the
+ * others go on; the exit code says whether everything succeeded. Ctrl-C stops between pages.
  */
-import { existsSync, mkdirSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { resolveModel } from "../hub/resolve.ts";
 import { defaultPrecision } from "../kernels/index.ts";
 import type { Precision } from "../kernels/types.ts";
 import { MemoryDump, saveDump } from "../model/dump.ts";
-import {
-  type DocumentMeta,
-  type DocumentRecord,
-  documentRecord,
-  outputName,
-  type PageRecord,
-  pageRecord,
-} from "../pipeline/document.ts";
 import { DocumentWriter } from "../pipeline/document-writer.ts";
 import { OcrEngine } from "../pipeline/engine.ts";
-import { settingsHash, sha256File } from "../pipeline/hashes.ts";
-import { openInput } from "../pipeline/inputs.ts";
+import { expandInputs } from "../pipeline/expand-inputs.ts";
+import { settingsHash } from "../pipeline/hashes.ts";
+import { runJob } from "../pipeline/job.ts";
 import type { PageOptions } from "../pipeline/options.ts";
 import { PageQueue } from "../pipeline/page-queue.ts";
+import { type PageRange, parsePageRange } from "../pipeline/page-range.ts";
+import { createProgress, type ProgressMode } from "./progress.ts";
 
 /** Parsed command-line options (see main.ts). */
 export interface CliOptions {
-  model?: string;
+  model: string;
   out: string;
+  pages?: string;
   prompt: string;
   maxTiles: number;
   maxTokens: number;
@@ -36,35 +33,63 @@ export interface CliOptions {
   dpi: number;
   precision: string;
   threads: number;
-  /** Pages in flight together (default 1). */
-  concurrency?: number;
+  concurrency: number;
   temperature?: number;
   topP: number;
   seed: number;
   json?: boolean;
+  layout?: boolean;
+  retry: boolean;
+  resume?: boolean;
+  progress: ProgressMode;
+  download: boolean;
   dump?: string;
 }
 
 const errorLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0];
 
+/** Exit codes: 0 all done, 1 some input or page failed, 2 usage / model error, 130 interrupted. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
 /**
- * Runs the job. @returns the process exit code: 0 all inputs done, 1 some failed, 2 usage error.
+ * Runs the job.
+ * @returns the process exit code ({@link EXIT})
  */
-export async function runCli(inputs: string[], opts: CliOptions): Promise<number> {
+export async function runCli(args: string[], opts: CliOptions): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  if (inputs.length === 0) {
-    log("dsocr: no input files (try: dsocr file.pdf --model <checkpoint dir>; dsocr --help)");
-    return 2;
+  if (args.length === 0) {
+    log("dsocr: no inputs (try: dsocr file.pdf; dsocr scans/ --out out; dsocr --help)");
+    return EXIT.usage;
   }
-  if (!opts.model) {
-    log("dsocr: --model <dir> is required (a DeepSeek-OCR 2 checkpoint directory; for a demo: npm run demo)");
-    return 2;
+  let pages: PageRange | undefined;
+  try {
+    pages = opts.pages ? parsePageRange(opts.pages) : undefined;
+  } catch (e) {
+    log(`dsocr: --pages: ${errorLine(e)}`);
+    return EXIT.usage;
   }
-  if (!existsSync(opts.model) || !statSync(opts.model).isDirectory()) {
-    log(`dsocr: --model ${opts.model}: not a directory`);
-    return 2;
+  const expanded = await expandInputs(args);
+  for (const e of expanded.errors) log(`dsocr: ${e.input}: ${e.error}`);
+  if (expanded.files.length === 0) {
+    log("dsocr: nothing to do: no input files found");
+    return EXIT.usage;
   }
-  const pageOptions: PageOptions = {
+  let modelDir: string;
+  try {
+    modelDir = (await resolveModel(opts.model, { download: opts.download })).dir;
+  } catch (e) {
+    log(`dsocr: ${errorLine(e)}`);
+    return EXIT.usage;
+  }
+  const precision: Precision = opts.precision === "auto" ? defaultPrecision() : (opts.precision as Precision);
+  let engine: OcrEngine;
+  try {
+    engine = OcrEngine.load(modelDir, { threads: opts.threads, precision });
+  } catch (e) {
+    log(`dsocr: cannot load model: ${errorLine(e)}`);
+    return EXIT.usage;
+  }
+  const page: PageOptions = {
     prompt: opts.prompt,
     maxTiles: opts.maxTiles,
     maxTokens: opts.maxTokens,
@@ -74,15 +99,9 @@ export async function runCli(inputs: string[], opts: CliOptions): Promise<number
         ? { temperature: opts.temperature, topP: opts.topP, seed: opts.seed }
         : undefined,
   };
-  const precision: Precision = opts.precision === "auto" ? defaultPrecision() : (opts.precision as Precision);
-  let engine: OcrEngine;
-  try {
-    engine = OcrEngine.load(opts.model, { threads: opts.threads, precision });
-  } catch (e) {
-    log(`dsocr: cannot load model: ${errorLine(e)}`);
-    return 2;
-  }
-  const settings = {
+  // What changes the output (a resumed page must have been made with the same).
+  const outputSettings = {
+    model: resolve(modelDir),
     prompt: opts.prompt,
     max_tiles: opts.maxTiles,
     max_tokens: opts.maxTokens,
@@ -90,110 +109,77 @@ export async function runCli(inputs: string[], opts: CliOptions): Promise<number
     ngram_window: opts.ngramWindow,
     dpi: opts.dpi,
     precision,
+    sampling: page.sampling ?? null,
+  };
+  const hash = settingsHash(outputSettings);
+  const settings = {
+    ...outputSettings,
     threads: engine.kernels.getThreads(),
-    concurrency: opts.concurrency ?? 1,
+    concurrency: opts.concurrency,
     kernels: engine.kernels.name,
   };
-  if (!opts.json) mkdirSync(opts.out, { recursive: true });
-  if (opts.dump) mkdirSync(opts.dump, { recursive: true });
-  // Pages of all inputs go through one queue: up to --concurrency pages decode together; the next
-  // page is rendered while the others decode. Each document is written once all its pages are done.
-  const queue = new PageQueue(engine, { concurrency: opts.concurrency ?? 1 });
-  const documents: (DocumentRecord | undefined)[] = [];
-  const errors: ({ input: string; error: string } | undefined)[] = [];
-  const finished: Promise<void>[] = [];
-  const fail = (index: number, input: string, e: unknown) => {
-    errors[index] = { input, error: errorLine(e) };
-    log(`dsocr: ${input}: ${errorLine(e)}`);
+  const progress = createProgress(opts.progress);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    progress.emit({
+      event: "warning",
+      input: "dsocr",
+      message: "interrupted: finishing the pages in flight (Ctrl-C again to quit now)",
+    });
+    controller.abort(new Error("interrupted"));
   };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
   try {
-    for (const [index, input] of inputs.entries()) {
-      const name = outputName(input);
-      const pages: Promise<PageRecord>[] = [];
-      let renderError: unknown;
-      let meta: DocumentMeta | undefined;
-      let writer: DocumentWriter | undefined;
-      try {
-        const src = await openInput(input, opts.dpi);
-        try {
-          meta = {
-            input: resolve(input),
-            input_sha256: await sha256File(input),
-            model: resolve(opts.model as string),
-            settings,
-            settings_hash: settingsHash(settings),
-            page_count: src.pageCount,
-          };
-          const w = opts.json
-            ? undefined
-            : new DocumentWriter(opts.out, name, meta, {
-                layout: true,
-                layoutDpi: src.kind === "pdf" ? opts.dpi : undefined,
-              });
-          writer = w;
-          for (let i = 0; i < src.pageCount; i++) {
-            await queue.ready();
-            const img = await src.page(i);
-            const dumper = opts.dump ? new MemoryDump() : undefined;
-            pages.push(
-              queue.submit(img, pageOptions, { dumper }).then(async (r) => {
-                if (dumper && opts.dump) await saveDump(dumper, join(opts.dump, `${name}.p${i + 1}.safetensors`));
-                log(
-                  `${input}: page ${i + 1}/${src.pageCount}: ${r.tokens.length} tokens${r.finished ? "" : " (no EOS: token limit reached)"}, ${(r.timings.encode + r.timings.prefill + r.timings.decode).toFixed(2)} s`,
-                );
-                if (!w) return pageRecord(i + 1, r);
-                const record = await w.addPage(img, i + 1, r);
-                await w.flush(false);
-                return record;
-              }),
-            );
+    const queue = new PageQueue(engine, { concurrency: opts.concurrency });
+    const summary = await runJob(queue, expanded.files, {
+      out: opts.out,
+      page,
+      dpi: opts.dpi,
+      pages,
+      resume: opts.resume ?? false,
+      layout: opts.layout ?? false,
+      retry: opts.retry,
+      model: resolve(modelDir),
+      settings,
+      settingsHash: hash,
+      signal: controller.signal,
+      progress,
+      pageHooks: opts.dump
+        ? (name, p) => {
+            const dumper = new MemoryDump();
+            return { dumper, done: () => saveDump(dumper, `${opts.dump}/${name}.p${p}.safetensors`) };
           }
-        } finally {
-          src.close();
-        }
-      } catch (e) {
-        renderError = e;
+        : undefined,
+    });
+    if (opts.json) {
+      const documents = summary.documents
+        .filter((d) => d.error === undefined)
+        .map((d) => DocumentWriter.readExisting(opts.out, d.name));
+      const errors = [
+        ...expanded.errors,
+        ...summary.documents.filter((d) => d.error !== undefined).map((d) => ({ input: d.input, error: d.error })),
+      ];
+      const out: Record<string, unknown> = { documents, errors, interrupted: summary.interrupted };
+      const all = documents.flatMap((d) => d?.pages ?? []);
+      if (all.length === 1) {
+        out.tokens = all[0].tokens;
+        out.text = all[0].raw;
       }
-      finished.push(
-        (async () => {
-          if (renderError !== undefined) {
-            await Promise.allSettled(pages);
-            fail(index, input, renderError);
-            return;
-          }
-          try {
-            const records = await Promise.all(pages);
-            documents[index] = writer ? writer.toRecord(true) : documentRecord(meta as DocumentMeta, records, true);
-            if (writer) {
-              const written = await writer.flush(true);
-              log(`${input}: wrote ${written.join(", ")}`);
-            }
-          } catch (e) {
-            await Promise.allSettled(pages);
-            fail(index, input, e);
-          }
-        })(),
-      );
+      process.stdout.write(`${JSON.stringify(out)}\n`);
     }
-    await Promise.all(finished);
+    if (summary.interrupted) return EXIT.interrupted;
+    const bad =
+      expanded.errors.length > 0 ||
+      summary.documents.some((d) => d.error !== undefined || d.failedPages > 0 || !d.complete);
+    return bad ? EXIT.failed : EXIT.ok;
   } finally {
-    await queue.drain();
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+    progress.stop();
     engine.close();
   }
-  if (opts.json) {
-    const docs = documents.filter((d) => d !== undefined);
-    const allPages = docs.flatMap((d) => d.pages);
-    const out: Record<string, unknown> = { documents: docs, errors: errors.filter((e) => e !== undefined) };
-    if (allPages.length === 1) {
-      out.tokens = allPages[0].tokens;
-      out.text = allPages[0].raw;
-    }
-    process.stdout.write(`${JSON.stringify(out)}\n`);
-  }
-  const failed = errors.filter((e) => e !== undefined).length;
-  if (failed > 0) {
-    log(`dsocr: ${failed} of ${inputs.length} input(s) failed`);
-    return 1;
-  }
-  return 0;
 }

@@ -77,7 +77,7 @@ export interface PageRecord {
 export interface DocumentMeta {
   /** Absolute path of the input file. */
   input: string;
-  /** SHA-256 of the input file's bytes, lowercase hex (see `sha256File`). */
+  /** SHA-256 of the input file's bytes, lowercase hex (see `inputHash` in inputs.ts). */
   input_sha256: string;
   /** The model (checkpoint directory, absolute, or another identifier). */
   model: string;

@@ -1,22 +1,8 @@
 /**
  * Hashes recorded in a document's JSON (`input_sha256`, `settings_hash`) so that a later run can
- * tell whether a previous output still belongs to the same input and settings (`--resume`).
+ * tell whether a previous output still belongs to the same input and settings (`--resume`). The input's hash is `inputHash` (inputs.ts).
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-
-/**
- * SHA-256 of a file's bytes, read as a stream.
- *
- * @param path the file.
- * @returns 64 lowercase hex digits.
- * @throws the file-system error (ENOENT, EISDIR, EACCES, ...).
- */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
 
 /**
  * The canonical JSON text of a value: object keys sorted (recursively), no whitespace,

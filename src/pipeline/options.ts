@@ -45,3 +45,16 @@ export const DEFAULT_PAGE_OPTIONS: PageOptions = {
 
 /** Rendering resolution of PDF pages, dots per inch (official script: 144). */
 export const DEFAULT_DPI = 144;
+
+/**
+ * The guard of the one retry of a page that reached the token limit without EOS (usually a
+ * repetition loop): half the n-gram length (at least 5) over a twice as long window; the official
+ * guard (20 in a window of 50) when the guard was off.
+ */
+export function stricterNgram(ngram: NgramOptions): NgramOptions {
+  if (ngram.size <= 0) return { size: 20, window: 50 };
+  return {
+    size: Math.max(5, Math.floor(ngram.size / 2)),
+    window: ngram.window === "all" ? "all" : Math.max(ngram.window * 2, 100),
+  };
+}

@@ -1,14 +1,14 @@
 /**
  * The CLI reproduces the official greedy tokens of every DeepSeek-OCR 2 fixture case:
  * `dsocr <image> --model tiny-v2 --prompt <infer_args.prompt> --max-tiles <0|6> --ngram-window all
- *  --max-tokens 32 --precision f32 --json` prints `generation.generated_ids` as `tokens`.
+ *  --max-tokens 32 --precision f32 --no-retry --json` prints `generation.generated_ids` as `tokens`.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { FIXTURES, REPO } from "../helpers/paths.ts";
+import { FIXTURES, REPO, tempDir } from "../helpers/paths.ts";
 
 const cases = readdirSync(join(FIXTURES, "cases")).filter((c) => c.startsWith("v2_"));
 
@@ -34,7 +34,10 @@ for (const name of cases) {
         "32",
         "--precision",
         "f32",
+        "--no-retry",
         "--json",
+        "--out",
+        tempDir(),
       ],
       { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
     );

@@ -12,15 +12,33 @@ import { CORPUS, FIXTURES, REPO, tempDir } from "../helpers/paths.ts";
 
 const model = join(FIXTURES, "models", "tiny-v2");
 
-function dsocr(args: string[]) {
-  return spawnSync(process.execPath, [join(REPO, "bin", "dsocr.js"), ...args], { encoding: "utf8" });
+function dsocr(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [join(REPO, "bin", "dsocr.js"), ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
 }
 
 test("every page of a multi-page PDF reaches the outputs; a bad file does not stop the batch", () => {
   const out = tempDir();
   const good = join(CORPUS, "pdf", "rotate-90-180-270_arabic.pdf");
   const bad = join(CORPUS, "pdf", "bad", "truncated.pdf");
-  const r = dsocr([bad, good, "--model", model, "--out", out, "--max-tiles", "0", "--max-tokens", "6", "--dpi", "72"]);
+  const r = dsocr([
+    bad,
+    good,
+    "--model",
+    model,
+    "--out",
+    out,
+    "--max-tiles",
+    "0",
+    "--max-tokens",
+    "6",
+    "--dpi",
+    "72",
+    "--progress",
+    "plain",
+  ]);
   assert.equal(r.status, 1, r.stderr);
   const errorLines = r.stderr.split("\n").filter((l) => l.startsWith("dsocr: ") && l.includes("truncated.pdf"));
   assert.equal(errorLines.length, 1, r.stderr);
@@ -43,10 +61,36 @@ test("every page of a multi-page PDF reaches the outputs; a bad file does not st
   assert.equal(md.split("<--- Page Split --->").length - 1, 4);
 });
 
+test("without progress options and a TTY, progress is JSON lines on stderr", () => {
+  const out = tempDir();
+  const r = dsocr([
+    join(CORPUS, "img", "gray_baiona.png"),
+    "--model",
+    model,
+    "--out",
+    out,
+    "--max-tiles",
+    "0",
+    "--max-tokens",
+    "3",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const events = r.stderr
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    events.map((e) => e.event),
+    ["start", "document", "retry", "page", "document_done", "end"],
+  );
+  assert.equal(events[3].retried, true);
+});
+
 test("usage errors say what to do", () => {
-  const r = dsocr([join(CORPUS, "pdf", "letter_moderncv.pdf")]);
+  // No model in an empty Hugging Face cache, offline: the error names the command that fetches it.
+  const r = dsocr([join(CORPUS, "pdf", "letter_moderncv.pdf")], { HF_HOME: tempDir(), HF_HUB_OFFLINE: "1" });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--model <dir> is required/);
+  assert.match(r.stderr, /^dsocr: .*deepseek-ai\/DeepSeek-OCR-2.*dsocr download deepseek-ai\/DeepSeek-OCR-2/);
   const bad = dsocr(["x.pdf", "--model", model, "--max-tiles", "9"]);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--max-tiles must be between 0 and 6/);

@@ -1,22 +1,7 @@
-/** sha256File / canonicalJson / settingsHash. */
+/** canonicalJson / settingsHash. */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
-import { canonicalJson, settingsHash, sha256File } from "../../src/pipeline/hashes.ts";
-import { tempDir } from "../helpers/paths.ts";
-
-test("sha256File: known digests", async () => {
-  const dir = tempDir();
-  writeFileSync(join(dir, "abc"), "abc");
-  writeFileSync(join(dir, "empty"), "");
-  assert.equal(await sha256File(join(dir, "abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  assert.equal(
-    await sha256File(join(dir, "empty")),
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-  );
-  await assert.rejects(sha256File(join(dir, "missing")), { code: "ENOENT" });
-});
+import { canonicalJson, settingsHash } from "../../src/pipeline/hashes.ts";
 
 test("settingsHash ignores key order, sees every value", () => {
   assert.equal(
