@@ -73,6 +73,7 @@ program
     windowArg,
     50,
   )
+  .option("--password <pw>", "password of encrypted PDFs")
   .option("--dpi <n>", "PDF render resolution", intArg("--dpi", 18, 1200), DEFAULT_DPI)
   .addOption(
     new Option(

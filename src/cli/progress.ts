@@ -18,13 +18,14 @@ export function describeEvent(e: JobEvent): string | null {
     case "page":
       return null;
     case "page_error":
-      return `${e.input}: page ${e.page}: ${e.error}`;
+      return e.error.includes(e.input) ? `dsocr: ${e.error}` : `dsocr: ${e.input}: page ${e.page}: ${e.error}`;
     case "retry":
       return `${e.input}: page ${e.page}: ${e.reason}; retrying with a stricter repetition guard`;
     case "document_done":
       return `${e.input}: wrote ${e.outputs.join(", ")}${e.complete ? "" : " (incomplete)"}${e.failed_pages ? ` (${e.failed_pages} page(s) failed)` : ""}`;
     case "error":
-      return `dsocr: ${e.input}: ${e.error}`;
+      // Most errors name the file already.
+      return e.error.includes(e.input) ? `dsocr: ${e.error}` : `dsocr: ${e.input}: ${e.error}`;
     case "warning":
       return `${e.input}: warning: ${e.message}`;
     case "start":

@@ -25,6 +25,7 @@ export interface CliOptions {
   model: string;
   out: string;
   pages?: string;
+  password?: string;
   prompt: string;
   maxTiles: number;
   maxTokens: number;
@@ -140,6 +141,7 @@ export async function runCli(args: string[], opts: CliOptions): Promise<number> 
       page,
       dpi: opts.dpi,
       pages,
+      password: opts.password,
       resume: opts.resume ?? false,
       layout: opts.layout ?? false,
       retry: opts.retry,

@@ -37,6 +37,8 @@ export interface JobOptions {
   page: PageOptions;
   /** PDF render resolution, dots per inch. */
   dpi: number;
+  /** Password of encrypted PDFs. */
+  password?: string;
   /** Pages to recognise (default all). */
   pages?: PageRange;
   /** Reuse pages of `<name>.json` written by an earlier run with the same input hash and settings. */
@@ -168,7 +170,7 @@ async function startDocument(
   let hash: string;
   try {
     hash = await inputHash(input);
-    src = await openInput(input, opts.dpi);
+    src = await openInput(input, opts.dpi, opts.password === undefined ? {} : { password: opts.password });
   } catch (e) {
     return failed(e);
   }
@@ -218,6 +220,15 @@ async function startDocument(
     let unfinishedPages = 0;
     let aborted = false;
     const pages: Promise<void>[] = [];
+    // A failed page is recorded (JSON `error`, a comment in the markdown) with the next write and
+    // reported when the document ends: as page errors, or as the document's error when no page
+    // of it could be read.
+    const pageErrors: { page: number; error: string }[] = [];
+    const pageFailed = (p: number, e: unknown) => {
+      failedPages++;
+      pageErrors.push({ page: p, error: errorLine(e) });
+      writer.addFailed(p, errorLine(e));
+    };
     for (const p of todo) {
       await queue.ready();
       if (opts.signal?.aborted) {
@@ -228,10 +239,7 @@ async function startDocument(
       try {
         img = await src.page(p - 1);
       } catch (e) {
-        failedPages++;
-        writer.addFailed(p, errorLine(e));
-        emit({ event: "page_error", input, page: p, error: errorLine(e) });
-        pages.push(flush(false).then(() => {}));
+        pageFailed(p, e);
         continue;
       }
       pages.push(
@@ -245,12 +253,7 @@ async function startDocument(
             await writer.addPage(img, p, r.result, { retried: r.retried });
             await flush(false);
           },
-          async (e) => {
-            failedPages++;
-            writer.addFailed(p, errorLine(e));
-            emit({ event: "page_error", input, page: p, error: errorLine(e) });
-            await flush(false);
-          },
+          (e) => pageFailed(p, e),
         ),
       );
     }
@@ -258,6 +261,13 @@ async function startDocument(
     const done = (async (): Promise<DocumentOutcome> => {
       await Promise.allSettled(pages);
       const complete = !aborted && !opts.signal?.aborted;
+      if (complete && pageErrors.length > 0 && !writer.records().some((r) => !r.error)) {
+        // Not one page could be read (a corrupt image, a PDF whose pages cannot render): the
+        // document fails as a whole and nothing is written.
+        const more = pageErrors.length > 1 ? ` (and ${pageErrors.length - 1} more page(s))` : "";
+        return outcome(new Error(`${pageErrors[0].error}${more}`));
+      }
+      for (const pe of pageErrors) emit({ event: "page_error", input, ...pe });
       if (!complete && writer.records().length === 0) {
         // Interrupted before any page of it was done: nothing to keep (a rerun starts it afresh).
         emit({ event: "document_done", input, outputs: [], complete, failed_pages: failedPages });
