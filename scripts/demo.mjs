@@ -20,9 +20,9 @@ function run(args) {
 }
 
 if (!existsSync(join(model, "config.json"))) run(["make-random", "--preset", "tiny-v2", "--out", model]);
-run([pdf, "--model", model, "--out", out, "--max-tokens", "48"]);
+run([pdf, "--model", model, "--out", out, "--max-tokens", "48", "--progress", process.stderr.isTTY ? "bar" : "plain"]);
 console.error(`
-Done: ${join(out, "deepseek-ocr2-paper-p1-2.md")} and .json.
+Done: ${join(out, "deepseek-ocr2-paper-p1-2.md")}, .det.md and .json.
 The checkpoint has RANDOM weights, so the text is random tokens: this demo shows the pipeline
-running end to end. For real OCR, point --model at the official DeepSeek-OCR 2 checkpoint
-(https://huggingface.co/deepseek-ai/DeepSeek-OCR-2).`);
+running end to end. For real OCR run \`npx dsocr <file>\`: it uses (or downloads) the official
+DeepSeek-OCR 2 checkpoint (https://huggingface.co/deepseek-ai/DeepSeek-OCR-2) in the Hugging Face cache.`);

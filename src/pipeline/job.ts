@@ -8,6 +8,7 @@
  * `concurrency` > 1 the last pages of one document decode together with the first of the next.
  */
 import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import type { RgbImage } from "../preprocess/image.ts";
 import { outputName } from "./document.ts";
 import { DocumentWriter } from "./document-writer.ts";
@@ -190,7 +191,7 @@ async function startDocument(
       opts.out,
       name,
       {
-        input,
+        input: resolve(input),
         input_sha256: hash,
         model: opts.model,
         settings: opts.settings,
