@@ -254,7 +254,12 @@ async function startDocument(
             await writer.addPage(img, p, r.result, { retried: r.retried });
             await flush(false);
           },
-          (e) => pageFailed(p, e),
+          (e) => {
+            // A page stopped by the job's signal before it started is not a failure: it is left
+            // for a later run (--resume).
+            if (opts.signal?.aborted) aborted = true;
+            else pageFailed(p, e);
+          },
         ),
       );
     }
