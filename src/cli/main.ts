@@ -47,7 +47,7 @@ program
     DEFAULT_MODEL,
   )
   .option("--no-download", "never download: fail if the model is not in the Hugging Face cache")
-  .option("-o, --out <dir>", "output directory", "dsocr-out")
+  .option("-o, --out <dir>", "output directory (default: dsocr-out; with --json and no --out, no files are kept)")
   .option("--pages <list>", "pages to read, e.g. 1-3,7,10- (default: all)")
   .option(
     "-p, --prompt <prompt>",
@@ -96,7 +96,7 @@ program
     "keep a page that hits --max-tokens as is (default: retry it once with a stricter repetition guard)",
   )
   .option("--resume", "skip pages already in <name>.json from an earlier run with the same input and settings")
-  .option("--json", "also print one JSON object with every document on stdout")
+  .option("--json", "print one JSON object with every document on stdout (files only with an explicit --out)")
   .addOption(
     new Option("--progress <mode>", "bar (on a terminal), json (JSON lines on stderr), plain, none")
       .choices(["auto", "bar", "json", "plain", "none"])

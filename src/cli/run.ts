@@ -5,7 +5,9 @@
  * optionally `<name>.layout.pdf` per document. A bad input or page gets a one-line error; the
  * others go on; the exit code says whether everything succeeded. Ctrl-C stops between pages.
  */
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { resolveModel } from "../hub/resolve.ts";
 import { defaultPrecision } from "../kernels/index.ts";
 import type { Precision } from "../kernels/types.ts";
@@ -23,7 +25,8 @@ import { createProgress, type ProgressMode } from "./progress.ts";
 /** Parsed command-line options (see main.ts). */
 export interface CliOptions {
   model: string;
-  out: string;
+  /** Output directory; default `dsocr-out`, or a temporary one removed at the end with `--json`. */
+  out?: string;
   pages?: string;
   password?: string;
   prompt: string;
@@ -119,6 +122,9 @@ export async function runCli(args: string[], opts: CliOptions): Promise<number> 
     concurrency: opts.concurrency,
     kernels: engine.kernels.name,
   };
+  // `--json` alone prints the records and keeps no files: the outputs go to a temporary directory.
+  const tempOut = opts.out === undefined && opts.json ? mkdtempSync(join(tmpdir(), "dsocr-")) : undefined;
+  const out = opts.out ?? tempOut ?? "dsocr-out";
   const progress = createProgress(opts.progress);
   const controller = new AbortController();
   let interrupts = 0;
@@ -137,7 +143,7 @@ export async function runCli(args: string[], opts: CliOptions): Promise<number> 
   try {
     const queue = new PageQueue(engine, { concurrency: opts.concurrency });
     const summary = await runJob(queue, expanded.files, {
-      out: opts.out,
+      out,
       page,
       dpi: opts.dpi,
       pages,
@@ -160,18 +166,18 @@ export async function runCli(args: string[], opts: CliOptions): Promise<number> 
     if (opts.json) {
       const documents = summary.documents
         .filter((d) => d.error === undefined)
-        .map((d) => DocumentWriter.readExisting(opts.out, d.name));
+        .map((d) => DocumentWriter.readExisting(out, d.name));
       const errors = [
         ...expanded.errors,
         ...summary.documents.filter((d) => d.error !== undefined).map((d) => ({ input: d.input, error: d.error })),
       ];
-      const out: Record<string, unknown> = { documents, errors, interrupted: summary.interrupted };
+      const result: Record<string, unknown> = { documents, errors, interrupted: summary.interrupted };
       const all = documents.flatMap((d) => d?.pages ?? []);
       if (all.length === 1) {
-        out.tokens = all[0].tokens;
-        out.text = all[0].raw;
+        result.tokens = all[0].tokens;
+        result.text = all[0].raw;
       }
-      process.stdout.write(`${JSON.stringify(out)}\n`);
+      process.stdout.write(`${JSON.stringify(result)}\n`);
     }
     if (summary.interrupted) return EXIT.interrupted;
     const bad =
@@ -183,5 +189,6 @@ export async function runCli(args: string[], opts: CliOptions): Promise<number> 
     process.off("SIGTERM", onSigint);
     progress.stop();
     engine.close();
+    if (tempOut) rmSync(tempOut, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { FIXTURES, REPO, tempDir } from "../helpers/paths.ts";
+import { FIXTURES, REPO } from "../helpers/paths.ts";
 
 const cases = readdirSync(join(FIXTURES, "cases")).filter((c) => c.startsWith("v2_"));
 
@@ -36,8 +36,6 @@ for (const name of cases) {
         "f32",
         "--no-retry",
         "--json",
-        "--out",
-        tempDir(),
       ],
       { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
     );

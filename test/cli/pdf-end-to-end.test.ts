@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CORPUS, FIXTURES, REPO, tempDir } from "../helpers/paths.ts";
@@ -94,4 +94,22 @@ test("usage errors say what to do", () => {
   const bad = dsocr(["x.pdf", "--model", model, "--max-tiles", "9"]);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--max-tiles must be between 0 and 6/);
+});
+
+test("--json alone prints the records and keeps no files; with --out it keeps them too", () => {
+  const cwd = tempDir();
+  const image = join(CORPUS, "img", "gray_baiona.png");
+  const base = [join(REPO, "bin", "dsocr.js"), image, "--model", model, "--max-tiles", "0", "--max-tokens", "2"];
+  const r = spawnSync(process.execPath, [...base, "--json", "--progress", "none"], { encoding: "utf8", cwd });
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.equal(result.documents[0].pages.length, 1);
+  assert.equal(result.tokens.length, 2);
+  assert.deepEqual(readdirSync(cwd), []);
+  const out = join(cwd, "out");
+  const kept = spawnSync(process.execPath, [...base, "--json", "--out", out, "--progress", "none"], {
+    encoding: "utf8",
+  });
+  assert.equal(kept.status, 0, kept.stderr);
+  assert.deepEqual(readdirSync(out).sort(), ["gray_baiona.det.md", "gray_baiona.json", "gray_baiona.md"]);
 });
