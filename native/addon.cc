@@ -342,18 +342,31 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
 
 // ---- packed weights (packed.h) ----------------------------------------------------------------
 
-// Marks the Externals that own a dsocr::Packed (checked before every use of a handle).
-using dsocr::kPackedTag;
-
-// The Packed behind argument i (an External made by packWeight), or null after throwing.
+// The Packed behind argument i (a handle made by packWeight), or null after throwing.
 const dsocr::Packed* packed_arg(Args& a, const Napi::CallbackInfo& info, size_t i) {
   if (!a.ok()) return nullptr;
-  Napi::Value v = info[i];
-  if (!v.IsExternal() || !v.As<Napi::External<dsocr::Packed>>().CheckTypeTag(&kPackedTag)) {
+  dsocr::PackedHandle* h = dsocr::packed_handle(info[i]);
+  if (!h) {
     a.type_error("weight is not a packed weight handle");
     return nullptr;
   }
-  return v.As<Napi::External<dsocr::Packed>>().Data();
+  if (!h->packed) {
+    a.type_error("packed weight was released (the model is closed)");
+    return nullptr;
+  }
+  return h->packed;
+}
+
+// releasePacked(handle) -> bytes freed (0 when already released). Frees the weight now instead of
+// at garbage collection; later uses of the handle throw.
+Napi::Value ReleasePacked(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  dsocr::PackedHandle* h = dsocr::packed_handle(info[0]);
+  if (!h) {
+    Napi::TypeError::New(env, "releasePacked: not a packed weight handle").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(dsocr::release_packed(env, h)));
 }
 
 // packWeight(isa, w, rows, cols, format) -> { handle: External<Packed>, bytes }. format: 0 bf16, 1 int8.
@@ -370,15 +383,8 @@ Napi::Value PackWeight(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
   Napi::Env env = info.Env();
-  const int64_t bytes = static_cast<int64_t>(p->bytes);
-  auto ext = Napi::External<dsocr::Packed>::New(env, p, [bytes](Napi::Env e, dsocr::Packed* q) {
-    Napi::MemoryManagement::AdjustExternalMemory(e, -bytes);
-    delete q;
-  });
-  ext.TypeTag(&kPackedTag);
-  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
   Napi::Object o = Napi::Object::New(env);
-  o.Set("handle", ext);
+  o.Set("handle", dsocr::make_packed_handle(env, p));
   o.Set("bytes", static_cast<double>(p->bytes));
   return o;
 }
@@ -449,6 +455,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("packWeight", Napi::Function::New(env, PackWeight));
+  exports.Set("releasePacked", Napi::Function::New(env, ReleasePacked));
   exports.Set("linearPacked", Napi::Function::New(env, LinearPacked));
   exports.Set("conv2dPacked", Napi::Function::New(env, Conv2dPacked));
   exports.Set("setBf16Dot", Napi::Function::New(env, SetBf16Dot));

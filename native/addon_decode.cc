@@ -89,11 +89,12 @@ bool is_tagged(Napi::Env env, Napi::Value v, const napi_type_tag& tag) {
 }
 
 const Packed* get_packed(Napi::Env env, Napi::Value v, const char* name) {
-  if (!is_tagged(env, v, kPackedTag)) {
-    fail(env, std::string(name) + " is not a packed weight handle", true);
+  PackedHandle* h = packed_handle(v);
+  if (!h || !h->packed) {
+    fail(env, std::string(name) + (h ? " was released (the model is closed)" : " is not a packed weight handle"), true);
     return nullptr;
   }
-  return v.As<Napi::External<Packed>>().Data();
+  return h->packed;
 }
 
 Napi::Value MoeCreate(const Napi::CallbackInfo& info) {

@@ -122,6 +122,7 @@ interface Addon {
     out: F32,
   ): void;
   packWeight(isa: number, w: Uint16Array | F32, rows: number, cols: number, format: number): NativePackResult;
+  releasePacked(handle: unknown): number;
   linearPacked(isa: number, x: F32, m: number, handle: unknown, bias: Nullable<F32>, out: F32): void;
   conv2dPacked(
     isa: number,
@@ -377,6 +378,11 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
         bytes: r.bytes,
         handle: new NativePacked(r.handle),
       };
+    },
+
+    releaseWeight(w) {
+      const h = nativeHandle(w);
+      if (h) A.releasePacked(h);
     },
 
     fuseMoe(spec: FusedMoeSpec): FusedMoe | null {

@@ -147,6 +147,11 @@ export interface Kernels {
    * @throws RangeError for a packed input or an unsupported format
    */
   packWeight(w: Weight, format: PackFormat): PackedWeight;
+  /**
+   * Frees a packed weight's memory now rather than at garbage collection (idempotent). Any later
+   * use of it throws. Kernel sets whose packed weights are plain JS memory omit this.
+   */
+  releaseWeight?(w: PackedWeight): void;
 
   /**
    * y = x · Wᵀ + bias. x `[m, w.cols]`, W `[n = w.rows, w.cols]`, bias `[n]` or null; returns `[m, n]`.

@@ -12,7 +12,7 @@ import { type GenerateOptions, type GenerateResult, generate, type StepInfo } fr
 import { buildPromptIds, resolvePrompt } from "../generate/prompts.ts";
 import { stripTrailingEos } from "../generate/stop.ts";
 import { getKernels } from "../kernels/index.ts";
-import type { Kernels, Precision } from "../kernels/types.ts";
+import type { Kernels, PackedWeight, Precision } from "../kernels/types.ts";
 import type { Dumper } from "../model/dump.ts";
 import { LanguageModel, type LmState } from "../model/language-model.ts";
 import { VisionV2 } from "../model/vision-v2.ts";
@@ -98,7 +98,10 @@ export class OcrEngine {
     readonly lm: LanguageModel,
     private readonly ckpt: Checkpoint,
     readonly kernels: Kernels,
+    private readonly releaseWeights: () => void,
   ) {}
+
+  private closed = false;
 
   /**
    * Loads config.json, the safetensors weights and the tokenizer of a checkpoint directory.
@@ -115,13 +118,19 @@ export class OcrEngine {
     const k = opts.kernels ?? getKernels();
     if (opts.threads) k.setThreads(opts.threads);
     const ckpt = openCheckpoint(dir);
+    const packed: PackedWeight[] = [];
+    const release = () => {
+      for (const w of packed) k.releaseWeight?.(w);
+      packed.length = 0;
+    };
     try {
-      const ctx = { ckpt, k, precision: opts.precision ?? "f32" };
+      const ctx = { ckpt, k, precision: opts.precision ?? "f32", packed };
       const tokenizer = DeepSeekTokenizer.load(dir);
       const vision = VisionV2.load({ ...ctx, role: "vision" }, config);
       const lm = LanguageModel.load({ ...ctx, role: "lm" }, config.language);
-      return new OcrEngine(dir, config, tokenizer, vision, lm, ckpt, k);
+      return new OcrEngine(dir, config, tokenizer, vision, lm, ckpt, k, release);
     } catch (e) {
+      release();
       ckpt.close();
       throw e;
     }
@@ -171,9 +180,10 @@ export class OcrEngine {
   /**
    * First half of a page: views, vision encode, prompt, merged embeddings and prefill.
    * {@link recognize} and {@link PageQueue} continue with the decode loop and {@link endPage}.
-   * @throws the signal's reason when aborted; RangeError for bad options.
+   * @throws the signal's reason when aborted; RangeError for bad options; Error after {@link close}.
    */
   beginPage(img: RgbImage, opts: PageOptions, hooks: RecognizeHooks = {}): PageInFlight {
+    if (this.closed) throw new Error("the OCR engine is closed");
     const t0 = now();
     const cropMode = opts.maxTiles > 0;
     const views = buildViews(img, {
@@ -262,8 +272,14 @@ export class OcrEngine {
     return embeds;
   }
 
-  /** Releases the checkpoint's file handles. */
+  /**
+   * Frees the packed (native) weights and closes the checkpoint's files. Idempotent; the engine
+   * refuses pages afterwards. Pages in flight must have ended (drain a PageQueue first).
+   */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.releaseWeights();
     this.ckpt.close();
   }
 }

@@ -235,3 +235,20 @@ describe("threads", () => {
     }
   });
 });
+
+describe("releaseWeight", () => {
+  test("frees a packed weight now: later uses throw, a second release is a no-op", () => {
+    const k = getKernels();
+    const w = randWeight(rng(7), "bf16", 24, 40);
+    const x = randArray(rng(8), 3 * 40);
+    for (const format of ["bf16", "int8"] as const) {
+      const p = k.packWeight(w, format);
+      const y = k.linear(x, 3, p);
+      assert.equal(y.length, 3 * 24);
+      assert.ok(k.releaseWeight, "the native kernels release packed weights");
+      k.releaseWeight?.(p);
+      assert.throws(() => k.linear(x, 3, p), /released/);
+      k.releaseWeight?.(p);
+    }
+  });
+});

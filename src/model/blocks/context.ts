@@ -3,7 +3,7 @@
  * the kernel set to compute with.
  */
 import type { Checkpoint } from "../../checkpoint/types.ts";
-import type { Kernels, PackFormat, Precision, Weight } from "../../kernels/types.ts";
+import type { Kernels, PackedWeight, PackFormat, Precision, Weight } from "../../kernels/types.ts";
 
 /** Load-time context shared by all components. */
 export interface LoadContext {
@@ -13,6 +13,8 @@ export interface LoadContext {
   precision?: Precision;
   /** Which part of the model is loading: `int8` quantises the language model only. Default `vision`. */
   role?: "vision" | "lm";
+  /** Collects the weights packed at load time, so that their owner can release them (engine close). */
+  packed?: PackedWeight[];
 }
 
 /** The pack format a matmul weight gets under the context's precision, or null (kept as stored). */
@@ -30,7 +32,10 @@ export function packFormat(ctx: LoadContext): PackFormat | null {
 /** Packs a matmul weight for the context's precision (a no-op in `f32`). */
 export function prepareWeight(ctx: LoadContext, w: Weight): Weight {
   const format = packFormat(ctx);
-  return format && w.dtype !== "packed" ? ctx.k.packWeight(w, format) : w;
+  if (!format || w.dtype === "packed") return w;
+  const p = ctx.k.packWeight(w, format);
+  ctx.packed?.push(p);
+  return p;
 }
 
 /** A position-wise feed-forward network (dense SwiGLU MLP or MoE): `[m, hidden] -> [m, hidden]`. */
