@@ -8,6 +8,7 @@
  * softmax, RoPE and adds are not (they are < 2% of every stage here).
  */
 import type { LanguageConfig, ModelConfig, Qwen2EncoderConfig, SamConfig } from "../src/config/types.ts";
+import { INT8_GROUP } from "../src/kernels/types.ts";
 
 /** A GEMM y[M, N] = x[M, K] · W[N, K]ᵀ. */
 export interface GemmShape {
@@ -145,9 +146,12 @@ export function prefillFlops(lm: LanguageConfig, m: number): number {
 /** Weight-storage precisions of the decode figures. */
 export type DecodePrecision = "bf16" | "int8";
 
-/** Bytes of one weight matrix [rows, cols]: bf16 2/param; int8 1/param + one f32 scale per row. */
-export function weightBytes(rows: number, cols: number, p: DecodePrecision): number {
-  return p === "bf16" ? 2 * rows * cols : rows * cols + 4 * rows;
+/**
+ * Bytes of one weight matrix [rows, cols]: bf16 2/param; int8 1/param + one f32 scale per group of
+ * `group` (default {@link INT8_GROUP}) values of a row, i.e. 4 · rows · ceil(cols / group).
+ */
+export function weightBytes(rows: number, cols: number, p: DecodePrecision, group = INT8_GROUP): number {
+  return p === "bf16" ? 2 * rows * cols : rows * cols + 4 * rows * Math.ceil(cols / group);
 }
 
 /**

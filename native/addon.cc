@@ -12,6 +12,7 @@
 #include "cpu.h"
 #include "kernels.h"
 #include "pack_bf16.h"
+#include "pack_int8.h"
 #include "packed.h"
 #include "packed_napi.h"
 #include "pool.h"
@@ -369,15 +370,20 @@ Napi::Value ReleasePacked(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(dsocr::release_packed(env, h)));
 }
 
-// packWeight(isa, w, rows, cols, format) -> { handle: External<Packed>, bytes }. format: 0 bf16, 1 int8.
+// packWeight(isa, w, rows, cols, format, group) -> { handle: External<Packed>, bytes }. format: 0 bf16,
+// 1 int8 (group: k values per scale, 32, 64 or 128; ignored for bf16).
 Napi::Value PackWeight(const Napi::CallbackInfo& info) {
   Args a(info);
   Isa isa = a.isa(0);
   size_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
   int64_t fmt = a.integer(4, "format", 0, 1);
+  int64_t group = a.integer(5, "group", 0, 1 << 20);
   dsocr::WeightRef w = a.weight(1, "weight", rows, cols);
+  if (a.ok() && static_cast<dsocr::PackFmt>(fmt) == dsocr::PackFmt::INT8 &&
+      !dsocr::int8::group_supported(static_cast<size_t>(group)))
+    a.range_error("packWeight: int8 group must be 32, 64 or 128");
   if (!a.ok()) return info.Env().Undefined();
-  dsocr::Packed* p = dsocr::pack_weight(isa, w, static_cast<dsocr::PackFmt>(fmt));
+  dsocr::Packed* p = dsocr::pack_weight(isa, w, static_cast<dsocr::PackFmt>(fmt), static_cast<size_t>(group));
   if (!p) {
     a.range_error("packWeight: format not supported by the native kernels, or out of memory");
     return info.Env().Undefined();

@@ -1,16 +1,14 @@
 // int8 packed weights: kernels (one copy per ISA; see isa_foreach.h). Included by pack_int8.cc.
 //
-// Layout (PackFmt::INT8, built by pack_int8 in pack_int8.cc): the rows are cut into panels of
-// P = 4 rows (the last padded with zero rows, scale 0); K is padded with zeros to a multiple of
-// KB = 64. A panel is stored as K/KB chunks, each chunk the KB int8 values of row 0, then row 1,
-// 2, 3 (4 cache lines). Panels follow each other, so rows [n0, n1) (n0 a multiple of 4) are one
-// contiguous byte range and a task that owns them streams it front to back. scales[n] (f32, one
-// per row, padded rows 0) turns the int8 dot product into the output: y = scale[n] * sum_k x[k] q[n][k].
-//
-// Small M (decode): for every panel and up to R rows of x, R x 4 vector accumulators; the int8
-// values are widened to f32 on load (vpmovsxbd + vcvtdq2ps) and FMA'd with the f32 input
-// (no activation quantisation: the only approximation is the weight's). With M > R the panel is
-// first widened once into a per-thread f32 scratch (4 * Kp floats, in L1/L2) and reused.
+// Layout (PackFmt::INT8, built by i8_pack_panel below): the rows are cut into panels of P = 4 rows
+// (the last padded with zero rows, scales 0); K is padded with zeros to a multiple of KB = 64. A
+// panel is stored as K/KB chunks, each chunk the KB int8 values of row 0, then row 1, 2, 3 (4 cache
+// lines). Panels follow each other, so rows [n0, n1) (n0 a multiple of 4) are one contiguous byte
+// range and a task that owns them streams it front to back.
+// Scales: f32 [Np, ng], row-major, ng = ceil(K / G) groups of G = w.group (32, 64 or 128)
+// consecutive k values per row (the last group shorter when G does not divide K):
+//   W[n][k] ~ q[n][k] * s[n][k / G],   y[n] = sum_g s[n][g] * sum_{k in group g} x[k] q[n][k].
+// Activations stay f32 (no activation quantisation: the only approximation is the weight's).
 #include "gemm-inl.h"
 
 namespace dsocr {
@@ -20,21 +18,95 @@ namespace {
 using I8 = typename simd::I8Of<V>::T;
 constexpr size_t I8P = int8::P;
 constexpr size_t I8KB = int8::KB;
-constexpr int I8_R = VW >= 16 ? 4 : (VW == 8 ? 2 : 4);  // x rows per block (accumulators R x 4)
+// x rows per block of the f32 panel dot (accumulators R x 4), and of the direct int8 dot, which
+// also keeps R x 4 group accumulators (AVX-512: 2 x 8 + 4 + 1 of 32 registers; AVX2: 13 of 16).
+constexpr int I8_R = VW >= 16 ? 4 : (VW == 8 ? 2 : 4);
+constexpr int I8_RD = VW >= 16 ? 2 : (VW == 8 ? 1 : 2);
 
 DSOCR_INLINE VT ldq(const int8_t* p) { return I8::load(p); }
 DSOCR_INLINE VT ldq(const float* p) { return V::load(p); }
 
-// out[r * 4 + i] = sum_k x[r * K + k] * panel row i [k]   (r < R, i < 4), panel of S (int8 or f32).
-template <int R, class S>
-DSOCR_INLINE void panel_dot(const float* x, size_t K, const S* panel, float* out) {
+// Offset of value k of row 0 inside a panel (add i * KB for row i).
+constexpr size_t koff(size_t k) { return (k / I8KB) * I8P * I8KB + k % I8KB; }
+
+// Direct int8 dot, R <= I8_RD rows of x against the 4 rows of one panel, G-value groups:
+//   per group g:  gacc[r][i] = sum_{k in g} x[r][k] * f32(q[i][k])          (vector lanes, FMA)
+//                 acc[r][i]  = fma(gacc[r][i], s[i][g], acc[r][i])          (broadcast scale)
+//   out[r * 4 + i] = hsum(acc[r][i]).
+// Full groups take the unrolled loop; a last group cut short by K reads x with masked loads
+// (the weights beyond K are zero padding inside the panel).
+template <int R, size_t G>
+DSOCR_INLINE void panel_dot_q(const float* x, size_t K, const int8_t* panel, const float* sc, size_t ng, float* out) {
+  static_assert(G % VW == 0 && (G % I8KB == 0 || I8KB % G == 0), "group shape");
+  VT acc[R][4];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) acc[r][i] = V::zero();
+  const size_t gfull = K / G;
+  for (size_t g = 0; g <= gfull && g < ng; ++g) {
+    const size_t k0 = g * G;
+    const int8_t* b = panel + koff(k0);  // a group starts at a chunk start or (G = 32) its middle
+    const float* xk = x + k0;
+    VT gacc[R][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) gacc[r][i] = V::zero();
+    if (g < gfull) {
+#pragma GCC unroll 128
+      for (size_t s = 0; s < G; s += VW) {
+        const size_t o = (s / I8KB) * I8P * I8KB + s % I8KB;
+        VT wv[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) wv[i] = ldq(b + i * I8KB + o);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          const VT xv = V::load(xk + r * K + s);
+#pragma GCC unroll 4
+          for (int i = 0; i < 4; ++i) gacc[r][i] = V::fma(xv, wv[i], gacc[r][i]);
+        }
+      }
+    } else {
+      const size_t rest = K - k0;
+      for (size_t s = 0; s < rest; s += VW) {
+        const int t = static_cast<int>(std::min<size_t>(VW, rest - s));
+        const size_t o = (s / I8KB) * I8P * I8KB + s % I8KB;
+        VT wv[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) wv[i] = ldq(b + i * I8KB + o);  // zero padded, in bounds
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          const VT xv = V::loadn(xk + r * K + s, t);
+#pragma GCC unroll 4
+          for (int i = 0; i < 4; ++i) gacc[r][i] = V::fma(xv, wv[i], gacc[r][i]);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      const VT s = V::set1(sc[i * ng + g]);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[r][i] = V::fma(gacc[r][i], s, acc[r][i]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) out[r * 4 + i] = V::hsum(acc[r][i]);
+}
+
+// f32 panel dot (a panel dequantised to f32 in the int8 layout, scales applied):
+//   out[r * 4 + i] = sum_k x[r * K + k] * panel row i [k]   (r < R, i < 4).
+template <int R>
+DSOCR_INLINE void panel_dot_f(const float* x, size_t K, const float* panel, float* out) {
   VT acc[R][4];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) acc[r][i] = V::zero();
   const size_t nfull = K / I8KB;
-  const S* b = panel;
+  const float* b = panel;
   const float* xk = x;
   for (size_t c = 0; c < nfull; ++c, b += I8P * I8KB, xk += I8KB) {
 #pragma GCC unroll 64
@@ -69,67 +141,148 @@ DSOCR_INLINE void panel_dot(const float* x, size_t K, const S* panel, float* out
     for (int i = 0; i < 4; ++i) out[r * 4 + i] = V::hsum(acc[r][i]);
 }
 
-template <class S>
-void panel_rows(int r, const float* x, size_t K, const S* panel, float* out) {
+template <size_t G>
+void panel_rows_q(int r, const float* x, size_t K, const int8_t* panel, const float* sc, size_t ng, float* out) {
+  if (r == 1) {
+    panel_dot_q<1, G>(x, K, panel, sc, ng, out);
+  } else if constexpr (I8_RD >= 2) {
+    panel_dot_q<2, G>(x, K, panel, sc, ng, out);
+  }
+}
+
+void panel_rows_f(int r, const float* x, size_t K, const float* panel, float* out) {
   switch (r) {
     case 1:
-      panel_dot<1>(x, K, panel, out);
+      panel_dot_f<1>(x, K, panel, out);
       break;
     case 2:
-      if constexpr (I8_R >= 2) panel_dot<2>(x, K, panel, out);
+      if constexpr (I8_R >= 2) panel_dot_f<2>(x, K, panel, out);
       break;
     case 3:
-      if constexpr (I8_R >= 3) panel_dot<3>(x, K, panel, out);
+      if constexpr (I8_R >= 3) panel_dot_f<3>(x, K, panel, out);
       break;
     case 4:
-      if constexpr (I8_R >= 4) panel_dot<4>(x, K, panel, out);
+      if constexpr (I8_R >= 4) panel_dot_f<4>(x, K, panel, out);
       break;
   }
 }
 
-// Single-threaded: y[i * ldy + (n - n0)] = scale[n] * (x[i] . q[n]) (+ bias[n]) for n in [n0, n1).
-void i8_rows(const float* x, size_t M, const Packed& w, size_t n0, size_t n1, const float* bias, float* y,
+// One panel dequantised to f32 in the panel layout: dst[koff(k) + i * KB] = q[i][k] * s[i][k / G]
+// (k < Kp; the zero padding beyond K stays 0).
+void dequant_panel(const int8_t* panel, const float* sc, size_t ng, size_t G, size_t Kp, float* dst) {
+  for (size_t c = 0; c < Kp / I8KB; ++c)
+    for (size_t i = 0; i < I8P; ++i) {
+      const size_t o = c * I8P * I8KB + i * I8KB;
+      for (size_t s = 0; s < I8KB; s += VW) {
+        const size_t g = std::min(ng - 1, (c * I8KB + s) / G);  // VW divides G: one scale per vector
+        V::store(dst + o + s, V::mul(ldq(panel + o + s), V::set1(sc[i * ng + g])));
+      }
+    }
+}
+
+// Single-threaded: y[i * ldy + (n - n0)] = sum_g s[n][g] (x[i] . q[n] over group g) (+ bias[n])
+// for n in [n0, n1) (n0 a multiple of P). M <= I8_RD: the direct int8 dot; larger M: each panel
+// is first dequantised (scales applied) into a per-thread f32 scratch (4 * Kp floats, in L1/L2)
+// and reused by every block of I8_R rows of x.
+template <size_t G>
+void i8_rows_g(const float* x, size_t M, const Packed& w, size_t n0, size_t n1, const float* bias, float* y,
                size_t ldy) {
-  const size_t K = w.cols, Kp = int8::padded_k(K);
+  const size_t K = w.cols, Kp = int8::padded_k(K), ng = int8::groups(K, G);
   const int8_t* q = static_cast<const int8_t*>(w.data);
-  float* fbuf = M > static_cast<size_t>(I8_R) ? pool::scratch_as<float>(3, I8P * Kp) : nullptr;
+  const bool direct = M <= static_cast<size_t>(I8_RD);
+  float* fbuf = direct ? nullptr : pool::scratch_as<float>(3, I8P * Kp);
+  const int R = direct ? I8_RD : I8_R;
   float out[I8_R * 4];
   for (size_t n = n0; n < n1; n += I8P) {
     const int8_t* panel = q + n * Kp;
     const size_t nn = std::min(I8P, n1 - n);
-    const float* sc = w.scales + n;
-    if (fbuf) {
-      for (size_t i = 0; i < I8P * Kp; i += VW) V::store(fbuf + i, ldq(panel + i));
-    }
-    for (size_t r0 = 0; r0 < M; r0 += I8_R) {
-      const int rr = static_cast<int>(std::min<size_t>(I8_R, M - r0));
+    const float* sc = w.scales + n * ng;
+    if (fbuf) dequant_panel(panel, sc, ng, G, Kp, fbuf);
+    for (size_t r0 = 0; r0 < M; r0 += R) {
+      const int rr = static_cast<int>(std::min<size_t>(R, M - r0));
       if (fbuf) {
-        panel_rows<float>(rr, x + r0 * K, K, fbuf, out);
+        panel_rows_f(rr, x + r0 * K, K, fbuf, out);
       } else {
-        panel_rows<int8_t>(rr, x + r0 * K, K, panel, out);
+        panel_rows_q<G>(rr, x + r0 * K, K, panel, sc, ng, out);
       }
       for (int r = 0; r < rr; ++r) {
         float* yr = y + (r0 + r) * ldy + (n - n0);
-        for (size_t i = 0; i < nn; ++i) yr[i] = bias ? out[r * 4 + i] * sc[i] + bias[n + i] : out[r * 4 + i] * sc[i];
+        for (size_t i = 0; i < nn; ++i) yr[i] = bias ? out[r * 4 + i] + bias[n + i] : out[r * 4 + i];
       }
     }
   }
 }
 
-// dst[(n - n0) * K + k] = q[n][k] * scale[n] for n in [n0, n1) (n0 a multiple of P): row-major f32.
+void i8_rows(const float* x, size_t M, const Packed& w, size_t n0, size_t n1, const float* bias, float* y,
+             size_t ldy) {
+  switch (w.group) {
+    case 32:
+      i8_rows_g<32>(x, M, w, n0, n1, bias, y, ldy);
+      break;
+    case 64:
+      i8_rows_g<64>(x, M, w, n0, n1, bias, y, ldy);
+      break;
+    default:
+      i8_rows_g<128>(x, M, w, n0, n1, bias, y, ldy);
+      break;
+  }
+}
+
+// dst[(n - n0) * K + k] = q[n][k] * s[n][k / G] for n in [n0, n1) (n0 a multiple of P): row-major f32.
 void i8_dequant(const Packed& w, size_t n0, size_t n1, float* dst) {
-  const size_t K = w.cols, Kp = int8::padded_k(K);
+  const size_t K = w.cols, Kp = int8::padded_k(K), G = w.group, ng = int8::groups(K, G);
   const int8_t* q = static_cast<const int8_t*>(w.data);
   for (size_t n = n0; n < n1; ++n) {
     const int8_t* row = q + (n / I8P) * I8P * Kp + (n % I8P) * I8KB;
-    const VT sc = V::set1(w.scales[n]);
+    const float* sc = w.scales + n * ng;
     float* d = dst + (n - n0) * K;
     size_t k = 0;
-    for (; k + VW <= K; k += VW) {
-      const size_t c = k / I8KB, s = k % I8KB;  // VW divides KB: a vector never straddles chunks
-      V::store(d + k, V::mul(ldq(row + c * I8P * I8KB + s), sc));
+    for (; k + VW <= K; k += VW)  // VW divides KB and G: a vector never straddles chunks or groups
+      V::store(d + k, V::mul(ldq(row + koff(k)), V::set1(sc[k / G])));
+    for (; k < K; ++k) d[k] = static_cast<float>(row[koff(k)]) * sc[k / G];
+  }
+}
+
+// Quantises panel pi of src (rows 4 pi .. 4 pi + 3; rows >= N are padding): per row and group g
+// (values k0 = g G .. k1 = min(K, k0 + G)), exactly as packWeightReference in reference.ts:
+//   s[n][g] = f32(max_{k0 <= k < k1} |W[n][k]| / 127)   (the max is an f32 value; divided in f64)
+//   q[n][k] = s == 0 ? 0 : clamp(round_half_up(f32(W[n][k] / s)), -127, 127)
+// `panel` (4 * Kp bytes) must be zeroed by the caller; `sc` points at row 4 pi's scales.
+template <class S>
+void pack_panel_t(const S* src, size_t N, size_t K, size_t G, size_t pi, int8_t* panel, float* sc) {
+  const size_t ng = int8::groups(K, G);
+  for (size_t i = 0; i < I8P; ++i) {
+    const size_t n = pi * I8P + i;
+    float* srow = sc + i * ng;
+    if (n >= N) {
+      for (size_t g = 0; g < ng; ++g) srow[g] = 0.f;
+      continue;
     }
-    for (; k < K; ++k) d[k] = static_cast<float>(row[(k / I8KB) * I8P * I8KB + k % I8KB]) * w.scales[n];
+    const S* w = src + n * K;
+    for (size_t g = 0; g < ng; ++g) {
+      const size_t k0 = g * G, k1 = std::min(K, k0 + G);
+      VT mv = V::zero();
+      for (size_t k = k0; k < k1; k += VW) {
+        const int t = static_cast<int>(std::min<size_t>(VW, k1 - k));
+        mv = V::max(mv, V::abs(t == VW ? loadw(w + k) : loadwn(w + k, t)));
+      }
+      const float scale = static_cast<float>(static_cast<double>(V::hmax(mv)) / 127.0);
+      srow[g] = scale;
+      if (scale == 0.f) continue;
+      const VT sv = V::set1(scale);
+      for (size_t k = k0; k < k1; k += VW) {  // VW divides G and KB: a vector stays in one chunk
+        const int t = static_cast<int>(std::min<size_t>(VW, k1 - k));
+        I8::quant_store(panel + i * I8KB + koff(k), V::div(t == VW ? loadw(w + k) : loadwn(w + k, t), sv), t);
+      }
+    }
+  }
+}
+
+void i8_pack_panel(const WeightRef& src, size_t G, size_t pi, int8_t* panel, float* sc) {
+  if (src.bf16) {
+    pack_panel_t(static_cast<const uint16_t*>(src.data), src.rows, src.cols, G, pi, panel, sc);
+  } else {
+    pack_panel_t(static_cast<const float*>(src.data), src.rows, src.cols, G, pi, panel, sc);
   }
 }
 

@@ -1,10 +1,11 @@
 // PackFmt::INT8: quantisation (pack), and linear over the packed weight (layout and kernels:
 // pack_int8-inl.h).
 //
-// Scheme (identical to packWeightReference "int8" in src/kernels/reference.ts): symmetric, one
-// scale per output row, scale = f32(max_k |W[n][k]| / 127), q = round-half-up(W / scale) in
-// [-127, 127] (computed in f64 like the TypeScript); activations stay f32. y = scale * (x . q).
-#include <cmath>
+// Scheme (identical to packWeightReference "int8" in src/kernels/reference.ts): symmetric, one f32
+// scale per group of G consecutive input (k) values of each output row (G = 32, 64 or 128; the
+// last group of a row is shorter when G does not divide K): s = f32(max |W| over the group / 127),
+// q = round-half-up(f32(W / s)) in [-127, 127]; activations stay f32.
+// y[n] = sum_g s[n][g] * (x . q[n]) over group g.
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -22,56 +23,34 @@ namespace {
 
 constexpr size_t SMALL_M = 16;
 constexpr size_t DEQ_ROWS = 512;  // large M: rows dequantised to f32 per GEMM call
-
-inline double js_round(double v) {  // Math.round: half-way cases go up
-  double f = std::floor(v);
-  return v - f >= 0.5 ? f + 1.0 : f;
-}
-
-inline float plain_at(const WeightRef& w, size_t i) {
-  return w.bf16 ? simd::bf16_to_f32(static_cast<const uint16_t*>(w.data)[i]) : static_cast<const float*>(w.data)[i];
-}
+constexpr size_t PACK_PANELS = 16;  // panels per packing task
 
 }  // namespace
 
-Packed* pack_int8(Isa, const WeightRef& src) {
+Packed* pack_int8(Isa isa, const WeightRef& src, size_t group) {
+  if (!int8::group_supported(group)) return nullptr;
   const size_t N = src.rows, K = src.cols, Np = int8::padded_n(N), Kp = int8::padded_k(K);
+  const size_t ng = int8::groups(K, group);
   auto* p = new Packed();
   p->fmt = PackFmt::INT8;
   p->rows = N;
   p->cols = K;
-  p->group = 0;
-  const size_t qbytes = std::max<size_t>(64, Np * Kp), sbytes = (Np * sizeof(float) + 63) / 64 * 64;
+  p->group = group;
+  const size_t qbytes = std::max<size_t>(64, Np * Kp), sbytes = (Np * ng * sizeof(float) + 63) / 64 * 64;
   p->data = std::aligned_alloc(64, qbytes);
   p->scales = static_cast<float*>(std::aligned_alloc(64, std::max<size_t>(64, sbytes)));
   if (!p->data || !p->scales) {
     delete p;
     return nullptr;
   }
-  p->bytes = Np * Kp + Np * sizeof(float);
+  p->bytes = Np * Kp + Np * ng * sizeof(float);
   int8_t* q = static_cast<int8_t*>(p->data);
-  float* scales = p->scales;
-  pool::parallel_for(Np / int8::P, [&](size_t pi) {
-    int8_t* panel = q + pi * int8::P * Kp;
-    std::memset(panel, 0, int8::P * Kp);
-    for (size_t i = 0; i < int8::P; ++i) {
-      const size_t n = pi * int8::P + i;
-      if (n >= N) {
-        scales[n] = 0.f;
-        continue;
-      }
-      float mx = 0.f;
-      for (size_t k = 0; k < K; ++k) mx = std::max(mx, std::fabs(plain_at(src, n * K + k)));
-      const float scale = static_cast<float>(static_cast<double>(mx) / 127.0);
-      scales[n] = scale;
-      if (scale == 0.f) continue;
-      int8_t* row = panel + i * int8::KB;
-      for (size_t k = 0; k < K; ++k) {
-        double v = js_round(static_cast<double>(plain_at(src, n * K + k)) / static_cast<double>(scale));
-        v = std::min(127.0, std::max(-127.0, v));
-        row[(k / int8::KB) * int8::P * int8::KB + k % int8::KB] = static_cast<int8_t>(v);
-      }
-    }
+  const size_t panels = Np / int8::P;
+  pool::parallel_for((panels + PACK_PANELS - 1) / PACK_PANELS, [&](size_t t) {
+    const size_t a = t * PACK_PANELS, b = std::min(panels, a + PACK_PANELS);
+    std::memset(q + a * int8::P * Kp, 0, (b - a) * int8::P * Kp);
+    for (size_t pi = a; pi < b; ++pi)
+      DSOCR_DISPATCH(isa, i8_pack_panel, src, group, pi, q + pi * int8::P * Kp, p->scales + pi * int8::P * ng);
   });
   return p;
 }

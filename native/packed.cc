@@ -13,12 +13,12 @@ Packed::~Packed() {
   std::free(scales);
 }
 
-Packed* pack_weight(Isa isa, const WeightRef& src, PackFmt fmt) {
+Packed* pack_weight(Isa isa, const WeightRef& src, PackFmt fmt, size_t group) {
   switch (fmt) {
     case PackFmt::BF16:
       return pack_bf16(src);
     case PackFmt::INT8:
-      return pack_int8(isa, src);
+      return pack_int8(isa, src, group);
   }
   return nullptr;
 }

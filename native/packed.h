@@ -14,7 +14,7 @@ namespace dsocr {
 
 enum class PackFmt : int32_t {
   BF16 = 0,  // bf16 weights laid out for bf16 dot products; the input rows are rounded to bf16
-  INT8 = 1,  // int8 weights with f32 scales (per output channel or per group)
+  INT8 = 1,  // int8 weights with f32 scales per group of k values of each row
 };
 
 struct Packed {
@@ -23,13 +23,14 @@ struct Packed {
   size_t bytes = 0;           // bytes owned (data + scales), for memory accounting
   void* data = nullptr;       // 64-byte aligned, owned; layout defined by the format
   float* scales = nullptr;    // INT8: owned scales; BF16: null
-  size_t group = 0;           // INT8: group size along cols (0 = one scale per row)
+  size_t group = 0;           // INT8: k values per scale (scales [padded rows, ceil(cols / group)])
   ~Packed();
 };
 
-// Packs a plain weight (bf16 or f32, row-major [rows, cols]) into `fmt`. Returns null on
-// allocation failure. Implemented per format in pack_<fmt>.cc; dispatched in packed.cc.
-Packed* pack_weight(Isa isa, const WeightRef& src, PackFmt fmt);
+// Packs a plain weight (bf16 or f32, row-major [rows, cols]) into `fmt` (INT8: `group` consecutive
+// k values per scale, 32, 64 or 128; ignored by BF16). Returns null on allocation failure or an
+// unsupported group. Implemented per format in pack_<fmt>.cc; dispatched in packed.cc.
+Packed* pack_weight(Isa isa, const WeightRef& src, PackFmt fmt, size_t group);
 
 // y[m, rows] = x[m, cols] · Wᵀ (+ bias) for a packed weight. Dispatched in packed.cc to the
 // format's kernels (small m: decode, streaming; large m: blocked GEMM).

@@ -1,5 +1,8 @@
-// int8 -> f32 widening per ISA for the int8 packed kernels (pack_int8-inl.h, moe-inl.h):
-// I8Of<V>::load(p) widens V::W consecutive int8 values to one f32 vector of V.
+// int8 <-> f32 per ISA for the int8 packed kernels (pack_int8-inl.h, moe-inl.h):
+//   I8Of<V>::load(p): widens V::W consecutive int8 values to one f32 vector of V.
+//   I8Of<V>::quant_store(p, v, n): stores the first n (<= V::W) lanes of v as int8, each lane
+//     rounded half up (floor(v) + (v - floor(v) >= 0.5), i.e. JavaScript's Math.round) and
+//     clamped to [-127, 127].
 // Each ISA's helper sits in that ISA's target region, like simd.h's vector types.
 #pragma once
 
@@ -9,6 +12,13 @@ namespace dsocr::simd {
 
 struct I8Scalar {
   static DSOCR_INLINE float load(const int8_t* p) { return static_cast<float>(*p); }
+  static DSOCR_INLINE void quant_store(int8_t* p, float v, int n) {
+    if (n <= 0) return;
+    const float f = std::floor(v);
+    float r = v - f >= 0.5f ? f + 1.f : f;
+    r = std::min(127.f, std::max(-127.f, r));
+    *p = static_cast<int8_t>(r);
+  }
 };
 
 #if DSOCR_X86
@@ -17,6 +27,22 @@ struct I8Avx2 {
   static DSOCR_INLINE __m256 load(const int8_t* p) {
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
   }
+  static DSOCR_INLINE void quant_store(int8_t* p, __m256 v, int n) {
+    const __m256 f = _mm256_floor_ps(v);
+    const __m256 up = _mm256_cmp_ps(_mm256_sub_ps(v, f), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    __m256 r = _mm256_add_ps(f, _mm256_and_ps(up, _mm256_set1_ps(1.f)));
+    r = _mm256_min_ps(_mm256_set1_ps(127.f), _mm256_max_ps(_mm256_set1_ps(-127.f), r));
+    const __m256i i = _mm256_cvtps_epi32(r);  // exact: r is an integer
+    const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+    const __m128i b = _mm_packs_epi16(w, w);
+    if (n >= 8) {
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(p), b);
+    } else {
+      alignas(16) int8_t tmp[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b);
+      for (int j = 0; j < n; ++j) p[j] = tmp[j];
+    }
+  }
 };
 DSOCR_END_TARGET
 
@@ -24,6 +50,14 @@ DSOCR_BEGIN_AVX512
 struct I8Avx512 {
   static DSOCR_INLINE __m512 load(const int8_t* p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
+  static DSOCR_INLINE void quant_store(int8_t* p, __m512 v, int n) {
+    const __m512 f = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __mmask16 up = _mm512_cmp_ps_mask(_mm512_sub_ps(v, f), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    __m512 r = _mm512_mask_add_ps(f, up, f, _mm512_set1_ps(1.f));
+    r = _mm512_min_ps(_mm512_set1_ps(127.f), _mm512_max_ps(_mm512_set1_ps(-127.f), r));
+    const __m512i i = _mm512_cvtps_epi32(r);  // exact: r is an integer
+    _mm512_mask_cvtepi32_storeu_epi8(p, static_cast<__mmask16>(n >= 16 ? 0xffffu : (1u << n) - 1u), i);
   }
 };
 DSOCR_END_TARGET

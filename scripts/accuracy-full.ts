@@ -5,6 +5,7 @@
 // f32 wherever f32's top1 - top2 margin exceeds 1e-2.
 //
 // Usage: node --import tsx scripts/accuracy-full.ts [--model <dir>] [--rows 32] [--steps 4] [--threads n]
+//   [--int8-groups 128[,64,32]]   (int8 runs once per group size; default INT8_GROUP)
 //   --model defaults to .dsocr-cache/full-v2 (make it with
 //   `node bin/dsocr.js make-random --preset full-v2 --out .dsocr-cache/full-v2`).
 // The prompt: `rows` token embeddings of fixed pseudo-random ids (the prefill path a page takes,
@@ -15,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { openCheckpoint } from "../src/checkpoint/safetensors.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { createNativeKernels } from "../src/kernels/native.ts";
-import type { Precision } from "../src/kernels/types.ts";
+import { INT8_GROUP, type Kernels, type Precision } from "../src/kernels/types.ts";
 import { LanguageModel } from "../src/model/language-model.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -28,6 +29,7 @@ const dir = resolve(opt("--model", join(ROOT, ".dsocr-cache", "full-v2")));
 const rows = Number(opt("--rows", "32"));
 const steps = Number(opt("--steps", "4"));
 const threads = Number(opt("--threads", "0"));
+const groups = opt("--int8-groups", String(INT8_GROUP)).split(",").map(Number);
 if (!existsSync(join(dir, "config.json"))) {
   console.error(`no checkpoint in ${dir}; make one with: node bin/dsocr.js make-random --preset full-v2 --out ${dir}`);
   process.exit(2);
@@ -64,12 +66,18 @@ function margin(x: Float32Array): number {
 }
 
 /** Logits of the prefill (step 0) and of each forced decode step. */
-function run(precision: Precision, forced: number[] | null): { logits: Float32Array[]; seconds: number } {
+function run(
+  precision: Precision,
+  forced: number[] | null,
+  group?: number,
+): { logits: Float32Array[]; seconds: number } {
   const t0 = performance.now();
   const ckpt = openCheckpoint(dir);
+  // int8: the kernels with this group size as the packing default
+  const kk: Kernels = group === undefined ? k : { ...k, packWeight: (w, f, o) => k.packWeight(w, f, { group, ...o }) };
   let lm: LanguageModel;
   try {
-    lm = LanguageModel.load({ ckpt, k, precision, role: "lm" }, cfg);
+    lm = LanguageModel.load({ ckpt, k: kk, precision, role: "lm" }, cfg);
   } finally {
     ckpt.close();
   }
@@ -87,9 +95,18 @@ const ref = run("f32", null);
 const forced = ref.logits.slice(0, steps).map(argmax);
 console.log(`f32 done in ${ref.seconds.toFixed(1)} s; greedy tokens ${forced.join(" ")}`);
 let allAgree = true;
-for (const p of ["bf16", "int8"] as const) {
-  const got = run(p, forced);
-  console.log(`${p} (${got.seconds.toFixed(1)} s):`);
+const runs: { p: Precision; group?: number }[] = [
+  { p: "bf16" },
+  ...groups.map((group) => ({ p: "int8" as const, group })),
+];
+for (const { p, group } of runs) {
+  const got = run(p, forced, group);
+  const label = `${p}${group ? ` (group ${group})` : ""}`;
+  console.log(`${label} (${got.seconds.toFixed(1)} s):`);
+  let worst = 0;
+  let sumMax = 0;
+  let sumMean = 0;
+  const differs: string[] = [];
   for (let s = 0; s <= steps; s++) {
     const a = ref.logits[s];
     const b = got.logits[s];
@@ -108,11 +125,20 @@ for (const p of ["bf16", "int8"] as const) {
     const agree = argmax(a) === argmax(b);
     const checked = m > 1e-2;
     if (checked && !agree) allAgree = false;
+    if (!agree) differs.push(`${s === 0 ? "prefill" : `step ${s}`} (f32 margin ${m.toExponential(2)})`);
+    worst = Math.max(worst, maxD / maxA);
+    sumMax += maxD / maxA;
+    sumMean += sumD / sumA;
     console.log(
       `  ${s === 0 ? "prefill" : `step ${s}`}: max rel ${(maxD / maxA).toExponential(2)}, mean rel ${(sumD / sumA).toExponential(2)}; ` +
         `top1 ${agree ? "agrees" : "differs"} (f32 margin ${m.toExponential(2)}${checked ? "" : ", not checked"})`,
     );
   }
+  const n = steps + 1;
+  console.log(
+    `  ${label} summary over ${n} positions: max rel worst ${worst.toExponential(2)}, mean ${(sumMax / n).toExponential(2)}; ` +
+      `mean rel ${(sumMean / n).toExponential(2)}; top1 differs at ${differs.length ? differs.join(", ") : "none"}`,
+  );
 }
 console.log(
   allAgree ? "greedy tokens agree wherever the f32 margin > 1e-2" : "GREEDY TOKENS DIFFER where the margin > 1e-2",

@@ -24,15 +24,16 @@ import {
   referenceKernels,
   ropeInvFreq,
 } from "./reference.ts";
-import type {
-  AttentionParams,
-  Conv2dParams,
-  FusedMoe,
-  FusedMoeSpec,
-  Kernels,
-  PackedWeight,
-  PackFormat,
-  Weight,
+import {
+  type AttentionParams,
+  type Conv2dParams,
+  type FusedMoe,
+  type FusedMoeSpec,
+  INT8_GROUP,
+  type Kernels,
+  type PackedWeight,
+  type PackFormat,
+  type Weight,
 } from "./types.ts";
 
 export type IsaLevel = "scalar" | "avx2" | "avx512";
@@ -121,7 +122,14 @@ interface Addon {
     bias: Nullable<F32>,
     out: F32,
   ): void;
-  packWeight(isa: number, w: Uint16Array | F32, rows: number, cols: number, format: number): NativePackResult;
+  packWeight(
+    isa: number,
+    w: Uint16Array | F32,
+    rows: number,
+    cols: number,
+    format: number,
+    group: number,
+  ): NativePackResult;
   releasePacked(handle: unknown): number;
   linearPacked(isa: number, x: F32, m: number, handle: unknown, bias: Nullable<F32>, out: F32): void;
   conv2dPacked(
@@ -365,11 +373,14 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
     },
     getThreads: () => A.getThreads(),
 
-    packWeight(w, format) {
+    packWeight(w, format, opts) {
       const fmt = NATIVE_PACK[format];
-      if (fmt === undefined || w.dtype === "packed") return packWeightReference(w, format);
+      if (fmt === undefined || w.dtype === "packed") return packWeightReference(w, format, opts);
       checkWeight("packWeight", w);
-      const r = A.packWeight(level, w.data, w.rows, w.cols, fmt);
+      const group = opts?.group ?? INT8_GROUP;
+      if (format === "int8" && group !== 32 && group !== 64 && group !== 128)
+        throw new RangeError(`packWeight: int8 group must be 32, 64 or 128, got ${group}`);
+      const r = A.packWeight(level, w.data, w.rows, w.cols, fmt, group);
       return {
         dtype: "packed",
         format,

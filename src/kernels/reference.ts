@@ -4,7 +4,16 @@
  * where it is free. See `types.ts` for the contract of every function.
  */
 import { bf16BitsToF32, f32ToBf16Bits } from "../util/bf16.ts";
-import type { AttentionParams, Conv2dParams, Kernels, PackedWeight, PackFormat, Weight } from "./types.ts";
+import {
+  type AttentionParams,
+  type Conv2dParams,
+  INT8_GROUP,
+  type Kernels,
+  type PackedWeight,
+  type PackFormat,
+  type PackOptions,
+  type Weight,
+} from "./types.ts";
 
 /** Widens one bf16 bit pattern to a number (see src/util/bf16.ts). */
 export const bf16ToF32 = bf16BitsToF32;
@@ -18,12 +27,15 @@ export interface RefPackedBf16 {
 }
 
 /**
- * Handle of a reference `int8` pack: symmetric per-row (output channel) quantisation,
- * `scale[r] = max_c |W[r,c]| / 127`, `q = round(W / scale)` in [-127, 127]; W ≈ q · scale.
+ * Handle of a reference `int8` pack: symmetric quantisation per group of `group` consecutive
+ * columns of a row (the last group shorter when `group` does not divide cols), `ng = ceil(cols / group)`
+ * groups per row: `scales[r * ng + g] = f32(max |W[r, c]| over the group / 127)`,
+ * `q = Math.round(f32(W / scale))` in [-127, 127] (0 for a zero scale); W[r, c] ≈ q · scales[r * ng + floor(c / group)].
  */
 export interface RefPackedInt8 {
   q: Int8Array;
   scales: Float32Array;
+  group: number;
 }
 
 /** Value (r, c) of a plain weight. */
@@ -34,7 +46,7 @@ function plainAt(w: Weight, i: number): number {
 }
 
 /** The reference packing (see {@link RefPackedBf16}, {@link RefPackedInt8}). */
-export function packWeightReference(w: Weight, format: PackFormat): PackedWeight {
+export function packWeightReference(w: Weight, format: PackFormat, opts?: PackOptions): PackedWeight {
   if (w.dtype === "packed") throw new RangeError("packWeight: the weight is already packed");
   const { rows, cols } = w;
   if (format === "bf16") {
@@ -43,16 +55,27 @@ export function packWeightReference(w: Weight, format: PackFormat): PackedWeight
     return { dtype: "packed", format, rows, cols, bytes: data.byteLength, handle: { data } satisfies RefPackedBf16 };
   }
   if (format === "int8") {
+    const group = opts?.group ?? INT8_GROUP;
+    if (!Number.isInteger(group) || group < 1) throw new RangeError(`packWeight: bad int8 group ${group}`);
+    const ng = Math.ceil(cols / group);
     const q = new Int8Array(rows * cols);
-    const scales = new Float32Array(rows);
+    const scales = new Float32Array(rows * ng);
     for (let r = 0; r < rows; r++) {
-      let mx = 0;
-      for (let c = 0; c < cols; c++) mx = Math.max(mx, Math.abs(plainAt(w, r * cols + c)));
-      const scale = Math.fround(mx / 127);
-      scales[r] = scale;
-      for (let c = 0; c < cols; c++) q[r * cols + c] = scale === 0 ? 0 : Math.round(plainAt(w, r * cols + c) / scale);
+      for (let g = 0; g < ng; g++) {
+        const c0 = g * group;
+        const c1 = Math.min(cols, c0 + group);
+        let mx = 0;
+        for (let c = c0; c < c1; c++) mx = Math.max(mx, Math.abs(plainAt(w, r * cols + c)));
+        const scale = Math.fround(mx / 127);
+        scales[r * ng + g] = scale;
+        if (scale === 0) continue;
+        for (let c = c0; c < c1; c++) {
+          const v = Math.round(Math.fround(plainAt(w, r * cols + c) / scale));
+          q[r * cols + c] = Math.min(127, Math.max(-127, v));
+        }
+      }
     }
-    const handle: RefPackedInt8 = { q, scales };
+    const handle: RefPackedInt8 = { q, scales, group };
     return { dtype: "packed", format, rows, cols, bytes: q.byteLength + scales.byteLength, handle };
   }
   throw new RangeError(`packWeight: unknown format ${format}`);
@@ -69,8 +92,9 @@ export function weightRow(w: Weight, r: number, out = new Float32Array(w.cols)):
     const { data } = w.handle as RefPackedBf16;
     for (let c = 0; c < w.cols; c++) out[c] = bf16ToF32(data[base + c]);
   } else {
-    const { q, scales } = w.handle as RefPackedInt8;
-    for (let c = 0; c < w.cols; c++) out[c] = q[base + c] * scales[r];
+    const { q, scales, group } = w.handle as RefPackedInt8;
+    const s0 = r * Math.ceil(w.cols / group);
+    for (let c = 0; c < w.cols; c++) out[c] = q[base + c] * scales[s0 + Math.floor(c / group)];
   }
   return out;
 }

@@ -30,6 +30,18 @@ export type Precision = "f32" | "bf16" | "int8";
 export type PackFormat = "bf16" | "int8";
 
 /**
+ * Default `int8` group size: consecutive input (k) values of a row that share one scale
+ * (BENCHMARKS.md, "Accuracy of the fast precisions", has the measurements behind the choice).
+ */
+export const INT8_GROUP = 128;
+
+/** Options of {@link Kernels.packWeight}. */
+export interface PackOptions {
+  /** `int8`: k values per scale (native kernels: 32, 64 or 128); default {@link INT8_GROUP}. */
+  group?: number;
+}
+
+/**
  * A weight repacked once at load time by {@link Kernels.packWeight} into the layout its kernels
  * stream best; `handle` is owned by the kernel set (opaque). Same `[rows, cols]` semantics.
  */
@@ -143,10 +155,13 @@ export interface Kernels {
   /**
    * Repacks a plain (bf16 or f32) weight for `format`; linear/conv2d accept the result in place of
    * the original, which the caller may then drop. `bf16`: linear rounds its input rows to bf16.
-   * `int8`: per-output-channel (or per-group) scales; see the implementation for the scheme.
-   * @throws RangeError for a packed input or an unsupported format
+   * `int8`: symmetric int8 with one f32 scale per group of `opts.group` consecutive k values of
+   * each row (the last group of a row shorter when the group size does not divide `cols`):
+   * `s = f32(max |W| over the group / 127)`, `q = Math.round(f32(W / s))` clamped to [-127, 127]
+   * (0 where s = 0), W ≈ q · s; activations stay f32.
+   * @throws RangeError for a packed input, an unsupported format or group size
    */
-  packWeight(w: Weight, format: PackFormat): PackedWeight;
+  packWeight(w: Weight, format: PackFormat, opts?: PackOptions): PackedWeight;
   /**
    * Frees a packed weight's memory now rather than at garbage collection (idempotent). Any later
    * use of it throws. Kernel sets whose packed weights are plain JS memory omit this.

@@ -17,6 +17,7 @@ import {
   samDims,
   samFlops,
   viewFlops,
+  weightBytes,
 } from "../../bench/counts.ts";
 import { applyTargets, buildReport, result, writeJson } from "../../bench/report.ts";
 import { loadConfig } from "../../src/config/config.ts";
@@ -78,6 +79,9 @@ describe("bench counts", () => {
   test("decode bytes per token (tiny LM, bf16 and int8)", () => {
     assert.equal(decodeBytes(tiny.language, "bf16"), 24576 + 18432 + 2 * 37888 + 8273920 + 64);
     assert.equal(decodeBytes(tiny.language, "int8"), 13824 + 10112 + 2 * 21888 + 4654080 + 64);
+    // int8 scales: one f32 per group of a row (tiny's K are all below one 128-group)
+    assert.equal(weightBytes(4, 200, "int8", 64), 800 + 4 * 4 * 4);
+    assert.equal(weightBytes(4, 256, "int8"), 1024 + 4 * 2 * 4);
     const gb = decodeBytes(full.language, "bf16") / 1e9;
     assert.ok(gb > 1.1 && gb < 1.2, `real model: ${gb} GB per token`);
     const ratio = decodeBytes(full.language, "int8") / decodeBytes(full.language, "bf16");

@@ -1,13 +1,18 @@
 // int8 packed weights (native/pack_int8.cc) vs the reference int8 pack and linear, every ISA level
-// of this CPU. Quantisation: identical (checked exactly by multiplying with identity rows, which
-// reads the dequantised weight back). linear: tolerance of helpers.ts (rtol 1e-5 against
-// max(|expected|, rms)); both sides use the same int8 weights, only the f32 summation differs.
+// of this CPU and every group size the native kernels take (32, 64, 128 k values per scale).
+// Quantisation: identical (checked exactly by multiplying with identity rows, which reads the
+// dequantised weight back). linear: tolerance of helpers.ts (rtol 1e-5 against max(|expected|, rms))
+// plus an absolute 2e-8 * k (~ k/3 units of 2^-24: the f32 summation error of k products of
+// magnitude <= 1, which the rms floor does not cover when n = 1); both sides use the same int8
+// weights and scales, only the f32 summation order differs.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { PlainWeight } from "../../src/kernels/types.ts";
 import { referenceKernels as ref } from "./deps.ts";
 import { assertClose, nativeLevels, randArray, randWeight, rng } from "./helpers.ts";
 
 const levels = nativeLevels();
+const GROUPS = [32, 64, 128];
 
 function identity(k: number): Float32Array {
   const x = new Float32Array(k * k);
@@ -16,7 +21,7 @@ function identity(k: number): Float32Array {
 }
 
 describe("int8 packed linear", () => {
-  test("quantisation equals the reference exactly (odd sizes, bf16 and f32, ties round half up)", () => {
+  test("quantisation equals the reference exactly (odd sizes, short last groups, bf16 and f32, ties round half up)", () => {
     const r = rng(11);
     const cases = [
       { dtype: "f32" as const, n: 1, k: 6, data: Float32Array.from([127, 0.5, -0.5, 1.5, -1.5, 2.5]) },
@@ -24,43 +29,76 @@ describe("int8 packed linear", () => {
     ];
     for (const c of cases) {
       const w = { dtype: c.dtype, data: c.data, rows: c.n, cols: c.k };
-      const expected = ref.linear(identity(c.k), c.k, ref.packWeight(w, "int8"));
-      for (const K of levels) {
-        const p = K.packWeight(w, "int8");
-        assert.deepEqual(Array.from(K.linear(identity(c.k), c.k, p)), Array.from(expected), `${K.name} ${c.k}`);
+      for (const group of GROUPS) {
+        const expected = ref.linear(identity(c.k), c.k, ref.packWeight(w, "int8", { group }));
+        for (const K of levels) {
+          const p = K.packWeight(w, "int8", { group });
+          assert.deepEqual(Array.from(K.linear(identity(c.k), c.k, p)), Array.from(expected), `${K.name} ${c.k}`);
+        }
       }
     }
-    for (const k of [1, 7, 33, 65]) {
+    for (const k of [1, 7, 33, 65, 100, 129, 200]) {
       for (const n of [1, 7, 33]) {
         for (const dtype of ["bf16", "f32"] as const) {
           const w = randWeight(r, dtype, n, k);
-          const expected = ref.linear(identity(k), k, ref.packWeight(w, "int8"));
-          for (const K of levels) {
-            const got = K.linear(identity(k), k, K.packWeight(w, "int8"));
-            assert.deepEqual(Array.from(got), Array.from(expected), `${K.name} dequantised ${n}x${k} ${dtype}`);
+          for (const group of GROUPS) {
+            const expected = ref.linear(identity(k), k, ref.packWeight(w, "int8", { group }));
+            for (const K of levels) {
+              const got = K.linear(identity(k), k, K.packWeight(w, "int8", { group }));
+              assert.deepEqual(
+                Array.from(got),
+                Array.from(expected),
+                `${K.name} dequantised ${n}x${k} ${dtype} g${group}`,
+              );
+            }
           }
         }
       }
     }
   });
 
-  test("every m x k x n of the grid (small-m streaming and large-m GEMM paths), with and without bias", () => {
+  test("every group has its own scale (an outlier costs only its own group's precision)", () => {
+    // One row of 256 small values with a single large one in the second group of 64.
+    const k = 256;
+    const data = new Float32Array(k);
+    for (let c = 0; c < k; c++) data[c] = ((c % 13) - 6) / 1000;
+    data[70] = 5;
+    const w: PlainWeight = { dtype: "f32", data, rows: 1, cols: k };
+    for (const K of [ref, ...levels]) {
+      const deq = K.linear(identity(k), k, K.packWeight(w, "int8", { group: 64 }));
+      for (let c = 0; c < k; c++) {
+        const tol = c >= 64 && c < 128 ? 5 / 254 : 0.006 / 254; // half a step of the group's scale
+        assert.ok(Math.abs(deq[c] - data[c]) <= tol * (1 + 1e-6), `${K.name} value ${c}: ${deq[c]} vs ${data[c]}`);
+      }
+    }
+  });
+
+  test("every m x k x n of the grid (small-m direct, dequantised-panel and large-m GEMM paths), with and without bias", () => {
     const r = rng(12);
-    for (const k of [1, 7, 33, 1000, 1283]) {
+    for (const k of [1, 7, 33, 200, 1000, 1283]) {
       for (const n of [1, 7, 33, 1025]) {
         const dtype = k % 2 ? "bf16" : "f32";
         const w = randWeight(r, dtype, n, k);
-        const pref = ref.packWeight(w, "int8");
-        const packs = levels.map((K) => K.packWeight(w, "int8"));
         const bias = randArray(r, n);
-        for (const m of [1, 2, 3, 5, 7, 16, 17, 40]) {
-          if (k * n * m > 4e6 && m > 3) continue; // keep the reference side quick
-          const x = randArray(r, m * k);
-          for (const b of [null, bias]) {
-            const expected = ref.linear(x, m, pref, b);
-            levels.forEach((K, i) => {
-              assertClose(K.linear(x, m, packs[i], b), expected, `${K.name} int8 m=${m} k=${k} n=${n} bias=${!!b}`);
-            });
+        for (const group of GROUPS) {
+          const pref = ref.packWeight(w, "int8", { group });
+          const packs = levels.map((K) => K.packWeight(w, "int8", { group }));
+          for (const m of [1, 2, 3, 5, 7, 16, 17, 40]) {
+            if (k * n * m > 4e6 && m > 3) continue; // keep the reference side quick
+            if (group !== 128 && n > 33 && m > 2 && m !== 17) continue; // the other groups: fewer large cases
+            const x = randArray(r, m * k);
+            for (const b of [null, bias]) {
+              const expected = ref.linear(x, m, pref, b);
+              levels.forEach((K, i) => {
+                assertClose(
+                  K.linear(x, m, packs[i], b),
+                  expected,
+                  `${K.name} int8 g${group} m=${m} k=${k} n=${n} bias=${!!b}`,
+                  undefined,
+                  2e-8 * k,
+                );
+              });
+            }
           }
         }
       }
@@ -72,8 +110,12 @@ describe("int8 packed linear", () => {
     const [m, k, n] = [37, 130, 1100];
     const w = randWeight(r, "bf16", n, k);
     const x = randArray(r, m * k);
-    const expected = ref.linear(x, m, ref.packWeight(w, "int8"));
-    for (const K of levels) assertClose(K.linear(x, m, K.packWeight(w, "int8")), expected, `${K.name} ${m}x${k}x${n}`);
+    for (const group of GROUPS) {
+      const expected = ref.linear(x, m, ref.packWeight(w, "int8", { group }));
+      for (const K of levels) {
+        assertClose(K.linear(x, m, K.packWeight(w, "int8", { group })), expected, `${K.name} g${group} ${m}x${k}x${n}`);
+      }
+    }
   });
 
   test("packed metadata and argument checks", () => {
@@ -84,10 +126,13 @@ describe("int8 packed linear", () => {
       assert.equal(p.format, "int8");
       assert.equal(p.rows, 5);
       assert.equal(p.cols, 70);
-      assert.equal(p.bytes, 8 * 128 + 8 * 4); // 2 panels of 4 rows x K padded to 128, f32 scales
+      assert.equal(p.bytes, 8 * 128 + 8 * 1 * 4); // 2 panels of 4 rows x K padded to 128, f32 scales [8, 1]
+      assert.equal(K.packWeight(w, "int8", { group: 32 }).bytes, 8 * 128 + 8 * 3 * 4); // scales [8, ceil(70 / 32)]
       assert.throws(() => K.linear(new Float32Array(69), 1, p), RangeError);
       assert.throws(() => K.linear(new Float32Array(70), 1, p, new Float32Array(4)), RangeError);
       assert.throws(() => K.packWeight(p, "int8"), RangeError);
+      for (const group of [0, 16, 48, 256, 1.5]) assert.throws(() => K.packWeight(w, "int8", { group }), RangeError);
     }
+    assert.throws(() => ref.packWeight(w, "int8", { group: 0 }), RangeError);
   });
 });

@@ -26,11 +26,18 @@ function randWeight(r: () => number, rows: number, cols: number, dtype: "f32" | 
   return { dtype, data: Uint16Array.from(f, (v) => f32ToBf16(v)), rows, cols };
 }
 
-function makeMoe(k: Kernels, dims: MoeDims, dtype: "f32" | "bf16", pack: PackFormat | null, seed: number): DeepseekMoe {
+function makeMoe(
+  k: Kernels,
+  dims: MoeDims,
+  dtype: "f32" | "bf16",
+  pack: PackFormat | null,
+  seed: number,
+  group?: number,
+): DeepseekMoe {
   const r = rng(seed);
   const lin = (rows: number, cols: number) => {
     const w = randWeight(r, rows, cols, dtype);
-    return new Linear(k, pack ? k.packWeight(w, pack) : w, null);
+    return new Linear(k, pack ? k.packWeight(w, pack, { group }) : w, null);
   };
   const mlp = (inter: number) =>
     new SwiGluMlp(k, lin(inter, dims.hidden), lin(inter, dims.hidden), lin(dims.hidden, inter));
@@ -59,7 +66,7 @@ function checkLayer(moe: DeepseekMoe, x: Float32Array, m: number, what: string):
   assertClose(moe.forward(x, m), want.out, `${what}: forward`);
 }
 
-test("fused MoE equals the TypeScript path on random layers (f32, bf16, int8 and bf16 packs; m = 1 .. 40)", () => {
+test("fused MoE equals the TypeScript path on random layers (f32, bf16, int8 (groups 128, 32) and bf16 packs; m = 1 .. 40)", () => {
   const dims: MoeDims = {
     hidden: 72,
     nRoutedExperts: 10,
@@ -69,17 +76,18 @@ test("fused MoE equals the TypeScript path on random layers (f32, bf16, int8 and
     normTopkProb: false,
     routedScalingFactor: 1.5,
   };
-  const variants: { dtype: "f32" | "bf16"; pack: PackFormat | null; d: MoeDims }[] = [
+  const variants: { dtype: "f32" | "bf16"; pack: PackFormat | null; d: MoeDims; group?: number }[] = [
     { dtype: "f32", pack: null, d: dims },
     { dtype: "bf16", pack: null, d: { ...dims, normTopkProb: true } },
     { dtype: "bf16", pack: "int8", d: dims },
     { dtype: "bf16", pack: "int8", d: { ...dims, nSharedExperts: 0, hidden: 33, moeIntermediate: 17 } },
+    { dtype: "f32", pack: "int8", d: dims, group: 32 }, // several int8 groups, the last one shorter
     { dtype: "bf16", pack: "bf16", d: dims },
     { dtype: "f32", pack: "bf16", d: { ...dims, nSharedExperts: 1, hidden: 33, moeIntermediate: 47 } },
   ];
   for (const K of levels) {
     variants.forEach((v, vi) => {
-      const moe = makeMoe(K, v.d, v.dtype, v.pack, 100 + vi);
+      const moe = makeMoe(K, v.d, v.dtype, v.pack, 100 + vi, v.group);
       const r = rng(200 + vi);
       for (const m of [1, 2, 5, 16, 17, 40]) {
         const x = randArray(r, m * v.d.hidden, -2, 2);

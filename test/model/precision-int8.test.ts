@@ -1,13 +1,14 @@
 /**
- * Accuracy of the int8 precision (language-model weights int8, per-row symmetric scales; see
- * native/pack_int8.cc and reference.ts packWeightReference) against the f32 parity path, on every
+ * Accuracy of the int8 precision (language-model weights int8, symmetric, one scale per group of
+ * INT8_GROUP k values of each row; see native/pack_int8.cc and reference.ts packWeightReference)
+ * against the f32 parity path, on every
  * fixture case (tiny models), teacher-forced: both models get the stored `embeds.prefill`, then at
  * every step the f32 greedy token (first STEPS steps). Checked: the int8 greedy token equals the
  * f32 one wherever the f32 top1 - top2 margin exceeds twice the step's max |int8 - f32| logit
  * error (where no error of that size can flip it), and the logits stay within a gross-breakage
  * bound. Printed: max / mean relative logits errors (relative to max |f32 logit| and mean
  * |f32 logit|) and the steps where the top-1 differs although the f32 margin exceeds 1e-2
- * (issue 10's target; per-row int8 does not meet it everywhere on these random tiny models).
+ * (issue 10's target; int8 does not meet it everywhere on these random tiny models).
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
