@@ -17,6 +17,11 @@ export interface GemmShape {
   n: number;
   /** Where the model runs this shape (several sites can share one shape). */
   uses: string[];
+  /**
+   * The precisions in which the model runs it, when not both: the MoE router is always f32 (as the
+   * official code, which upcasts router inputs and weight to f32).
+   */
+  precisions?: ("f32" | "bf16")[];
 }
 
 /** 2·M·K·N. */
@@ -184,17 +189,17 @@ export function decodeBytes(lm: LanguageConfig, p: DecodePrecision, batch = 1): 
 
 /**
  * The distinct linear GEMM shapes the model runs: SAM qkv/proj/mlp/neck at the 1024 global view and
- * the 768 tiles (windowed rows padded), the Qwen2 encoder's q/k/v/o/MLP at 2n rows (512 and 288),
- * the projector, and the LM prefill of `prefillRows` rows (q/k/v/o, dense MLP, shared experts,
+ * the 768 tiles (windowed rows padded), the Qwen2 encoder's stacked q/k/v, o and MLP at 2n rows (512
+ * and 288), the projector, and the LM prefill of `prefillRows` rows (stacked q/k/v, o, dense MLP, shared experts,
  * router, routed experts at their average rows ceil(m·k/E)). Ordered as first met.
  */
 export function modelGemmShapes(cfg: ModelConfig, prefillRows = 1131, views = [1024, 768]): GemmShape[] {
   const out: GemmShape[] = [];
-  const add = (m: number, k: number, n: number, use: string) => {
+  const add = (m: number, k: number, n: number, use: string, precisions?: GemmShape["precisions"]) => {
     const s = out.find((x) => x.m === m && x.k === k && x.n === n);
     if (s) {
       if (!s.uses.includes(use)) s.uses.push(use);
-    } else out.push({ m, k, n, uses: [use] });
+    } else out.push(precisions ? { m, k, n, uses: [use], precisions } : { m, k, n, uses: [use] });
   };
   const sam = cfg.sam;
   const c = sam.embedDim;
@@ -216,8 +221,8 @@ export function modelGemmShapes(cfg: ModelConfig, prefillRows = 1131, views = [1
     for (const size of views) {
       const n = samDims(sam, size).tokens;
       const l = 2 * n;
-      add(l, h, h, `qwen2.${l}.q/o`);
-      add(l, h, kv, `qwen2.${l}.k/v`);
+      add(l, h, h + 2 * kv, `qwen2.${l}.qkv`);
+      add(l, h, h, `qwen2.${l}.o`);
       add(l, h, q.intermediateSize, `qwen2.${l}.gate/up`);
       add(l, q.intermediateSize, h, `qwen2.${l}.down`);
       add(n, cfg.projector.inputDim, cfg.projector.nEmbed, `projector.${n}`);
@@ -227,8 +232,8 @@ export function modelGemmShapes(cfg: ModelConfig, prefillRows = 1131, views = [1
   const m = prefillRows;
   const h = lm.hiddenSize;
   const kv = (h / lm.numAttentionHeads) * lm.numKeyValueHeads;
-  add(m, h, h, `lm.${m}.q/o`);
-  add(m, h, kv, `lm.${m}.k/v`);
+  add(m, h, h + 2 * kv, `lm.${m}.qkv`);
+  add(m, h, h, `lm.${m}.o`);
   add(m, h, lm.intermediateSize, `lm.${m}.dense.gate/up`);
   add(m, lm.intermediateSize, h, `lm.${m}.dense.down`);
   if (lm.nRoutedExperts > 0) {
@@ -238,7 +243,7 @@ export function modelGemmShapes(cfg: ModelConfig, prefillRows = 1131, views = [1
       add(m, h, sh, `lm.${m}.shared.gate/up`);
       add(m, sh, h, `lm.${m}.shared.down`);
     }
-    add(m, h, lm.nRoutedExperts, `lm.${m}.router`);
+    add(m, h, lm.nRoutedExperts, `lm.${m}.router`, ["f32"]);
     const er = Math.ceil((m * lm.numExpertsPerTok) / lm.nRoutedExperts);
     add(er, h, ie, `lm.${m}.expert.gate/up`);
     add(er, ie, h, `lm.${m}.expert.down`);

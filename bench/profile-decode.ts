@@ -37,9 +37,7 @@ const names = new Map<unknown, string>();
 lm.layers.forEach((l, i) => {
   const a = l.attn;
   const kind = i === 0 ? "dense" : "moe";
-  names.set(a.q.weight, "attn.q");
-  names.set(a.kProj.weight, "attn.k");
-  names.set(a.v.weight, "attn.v");
+  names.set(a.qkv.weight, "attn.qkv");
   names.set(a.o.weight, "attn.o");
   const f = l.ffn as unknown as Record<string, { weight: Weight }>;
   if (kind === "dense") {

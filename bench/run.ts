@@ -193,7 +193,7 @@ function benchGemm(
   const reps = o.quick ? 2 : 5;
   const peerShapes: PeerShape[] = [];
   for (const s of shapes) {
-    for (const p of ["f32", "bf16"] as const) {
+    for (const p of s.precisions ?? (["f32", "bf16"] as const)) {
       const name = gemmName(s, p);
       if (!want(name)) continue;
       const x = rand(s.m * s.k, 1, s.m + s.k);

@@ -98,9 +98,10 @@ describe("bench counts", () => {
       "2304x768x3072",
       "4096x3072x768",
       "512x896x4864",
-      "288x896x128",
+      "288x896x1152", // Qwen2 encoder q/k/v stacked (896 + 2 * 128)
       "256x896x1280",
       "1131x1280x1280",
+      "1131x1280x3840", // LM q/k/v stacked
       "1131x1280x6848",
       "1131x6848x1280",
       "1131x1280x1792",
@@ -108,6 +109,10 @@ describe("bench counts", () => {
     ])
       assert.ok(names.includes(s), s);
     assert.equal(new Set(names).size, names.length);
+    // Separate k/v projections are gone; the router runs in f32 only.
+    assert.ok(!names.includes("288x896x128"));
+    const router = modelGemmShapes(full, 1131).find((s) => s.n === full.language.nRoutedExperts);
+    assert.deepEqual(router?.precisions, ["f32"]);
   });
 });
 

@@ -7,7 +7,7 @@
 import type { Kernels } from "../../kernels/types.ts";
 import type { LoadContext } from "./context.ts";
 import type { KvCache } from "./kv-cache.ts";
-import { Linear } from "./linear.ts";
+import { Linear, splitColumns } from "./linear.ts";
 
 /** Dimensions of one attention layer. */
 export interface AttentionDims {
@@ -41,38 +41,45 @@ export interface AttentionInput {
 export class SelfAttention {
   readonly headDim: number;
 
+  /** Widths of q, k and v in the stacked projection's output. */
+  private readonly widths: readonly [number, number, number];
+
   constructor(
     private readonly k: Kernels,
     readonly dims: AttentionDims,
-    readonly q: Linear,
-    readonly kProj: Linear,
-    readonly v: Linear,
+    /** q, k and v projections stacked into one layer (`[hidden + 2 kvDim, hidden]`): one GEMM. */
+    readonly qkv: Linear,
     readonly o: Linear,
   ) {
     this.headDim = dims.hidden / dims.heads;
+    const kvDim = dims.kvHeads * this.headDim;
+    this.widths = [dims.hidden, kvDim, kvDim];
+    if (qkv.outDim !== dims.hidden + 2 * kvDim) {
+      throw new RangeError(
+        `SelfAttention: qkv projection has ${qkv.outDim} outputs, expected ${dims.hidden + 2 * kvDim}`,
+      );
+    }
   }
 
-  /** Reads `<prefix>.{q,k,v,o}_proj`. @throws CheckpointError */
+  /** Reads `<prefix>.{q,k,v,o}_proj` (q/k/v stacked, see {@link Linear.loadStacked}). @throws CheckpointError */
   static load(ctx: LoadContext, prefix: string, dims: AttentionDims): SelfAttention {
     const headDim = dims.hidden / dims.heads;
     const kvDim = dims.kvHeads * headDim;
-    return new SelfAttention(
-      ctx.k,
-      dims,
-      Linear.load(ctx, `${prefix}.q_proj`, dims.hidden, dims.hidden, dims.qkvBias),
-      Linear.load(ctx, `${prefix}.k_proj`, dims.hidden, kvDim, dims.qkvBias),
-      Linear.load(ctx, `${prefix}.v_proj`, dims.hidden, kvDim, dims.qkvBias),
-      Linear.load(ctx, `${prefix}.o_proj`, dims.hidden, dims.hidden, false),
+    const qkv = Linear.loadStacked(
+      ctx,
+      [`${prefix}.q_proj`, `${prefix}.k_proj`, `${prefix}.v_proj`],
+      dims.hidden,
+      [dims.hidden, kvDim, kvDim],
+      dims.qkvBias,
     );
+    return new SelfAttention(ctx.k, dims, qkv, Linear.load(ctx, `${prefix}.o_proj`, dims.hidden, dims.hidden, false));
   }
 
   /** x `[m, hidden]` (already normed) -> `[m, hidden]`. */
   forward(x: Float32Array, m: number, input: AttentionInput): Float32Array {
     const { heads, kvHeads, ropeTheta } = this.dims;
     const d = this.headDim;
-    const q = this.q.forward(x, m);
-    const kk = this.kProj.forward(x, m);
-    const v = this.v.forward(x, m);
+    const [q, kk, v] = splitColumns(this.qkv.forward(x, m), m, this.widths);
     this.k.rope(q, m, heads, d, input.positions, ropeTheta);
     this.k.rope(kk, m, kvHeads, d, input.positions, ropeTheta);
     const scale = 1 / Math.sqrt(d);
