@@ -29,7 +29,7 @@ export async function runDownload(repo: string | undefined, opts: DownloadCliOpt
   const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);
   const target = repo ?? DEFAULT_MODEL;
-  const show = process.stderr.isTTY ? barDisplay() : lineDisplay(log, target);
+  const show = downloadDisplay(target);
   try {
     const r = await downloadModel(target, {
       revision: opts.revision,
@@ -52,9 +52,19 @@ export async function runDownload(repo: string | undefined, opts: DownloadCliOpt
   }
 }
 
-interface Display {
+/** A download's progress display on stderr. */
+export interface Display {
   progress: (p: DownloadProgress) => void;
   stop: () => void;
+}
+
+/**
+ * The progress display of a model download: a bar on a terminal, plain lines otherwise. Used by
+ * `dsocr download` and by the main job when `--model` names a repo missing from the cache.
+ */
+export function downloadDisplay(target: string): Display {
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  return process.stderr.isTTY ? barDisplay() : lineDisplay(log, target);
 }
 
 /** A cli-progress bar over all bytes, naming the current file. */

@@ -20,6 +20,7 @@ import { runJob } from "../pipeline/job.ts";
 import type { PageOptions } from "../pipeline/options.ts";
 import { PageQueue } from "../pipeline/page-queue.ts";
 import { type PageRange, parsePageRange } from "../pipeline/page-range.ts";
+import { downloadDisplay } from "./download.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
 
 /** Parsed command-line options (see main.ts). */
@@ -79,12 +80,16 @@ export async function runCli(args: string[], opts: CliOptions): Promise<number> 
     return EXIT.usage;
   }
   let modelDir: string;
+  // A repo id missing from the Hugging Face cache is downloaded there first, with its progress.
+  const download = downloadDisplay(opts.model);
   try {
-    modelDir = (await resolveModel(opts.model, { download: opts.download })).dir;
+    modelDir = (await resolveModel(opts.model, { download: opts.download, onProgress: download.progress })).dir;
   } catch (e) {
+    download.stop();
     log(`dsocr: ${errorLine(e)}`);
     return EXIT.usage;
   }
+  download.stop();
   const precision: Precision = opts.precision === "auto" ? defaultPrecision() : (opts.precision as Precision);
   let engine: OcrEngine;
   try {

@@ -1,10 +1,10 @@
 /** `dsocr download`: the snapshot directory on stdout, plain progress lines off a TTY, exit 1 with one line on errors. */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { REPO, tempDir } from "../helpers/paths.ts";
+import { REPO, SHARED, tempDir } from "../helpers/paths.ts";
 import { FakeHub, tinyRepo } from "./fake-hub.ts";
 
 const MODEL = "deepseek-ai/DeepSeek-OCR-2";
@@ -67,4 +67,21 @@ test("dsocr download fails with exit 1 and one line that says what to do", async
   const offline = await dsocr(["download", "--cache-dir", cache], { HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: "1" });
   assert.equal(offline.status, 1);
   assert.match(offline.stderr, /^dsocr download: cannot download deepseek-ai\/DeepSeek-OCR-2: HF_HUB_OFFLINE is set/);
+});
+
+test("the main job with no --model downloads the default model into the cache first, then reads the image", async () => {
+  const home = tempDir("dsocr-hub-");
+  const out = tempDir();
+  const image = join(SHARED, "corpus", "img", "gray_baiona.png");
+  const args = [image, "--out", out, "--max-tiles", "0", "--max-tokens", "2", "--progress", "plain"];
+  const r = await dsocr(args, { HF_ENDPOINT: hub.url, HF_HOME: home });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /download: deepseek-ai\/DeepSeek-OCR-2: 6 files/);
+  assert.ok(existsSync(join(out, "gray_baiona.json")));
+  const doc = JSON.parse(readFileSync(join(out, "gray_baiona.json"), "utf8"));
+  assert.equal(doc.model, join(home, "hub", "models--deepseek-ai--DeepSeek-OCR-2", "snapshots", COMMIT));
+  // Offline, the cached copy is used without the network.
+  const again = await dsocr(args, { HF_HOME: home, HF_HUB_OFFLINE: "1" });
+  assert.equal(again.status, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, /download:/);
 });
