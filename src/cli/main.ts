@@ -37,8 +37,8 @@ program
   .name("dsocr")
   .enablePositionalOptions()
   .description(
-    "DeepSeek-OCR 2 on the CPU: PDFs and images to markdown (<name>.md), raw output with boxes (<name>.det.md),\n" +
-      "structured pages (<name>.json), cropped figures (images/) and a layout PDF (--layout).",
+    "DeepSeek-OCR 2 on the CPU: PDFs and images to markdown (<name>.md), raw output with boxes " +
+      "(<name>.det.md), structured pages (<name>.json), cropped figures (images/) and a layout PDF (--layout).",
   )
   .argument("[inputs...]", "PDF and image files (PNG, JPEG, WebP, TIFF, GIF, BMP), directories, or glob patterns")
   .option(
