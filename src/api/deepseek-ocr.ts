@@ -7,6 +7,7 @@
  * AbortSignal, a `for await` consumer or a server's I/O run while a page decodes, and concurrent
  * calls (up to `concurrency`) decode together in batched steps.
  */
+import { DEFAULT_MODEL } from "../hub/cache.ts";
 import { defaultPrecision } from "../kernels/index.ts";
 import { openPdf } from "../pdf/document.ts";
 import { OcrEngine } from "../pipeline/engine.ts";
@@ -56,7 +57,7 @@ export class DeepSeekOCR {
    * @throws Error naming the file or key for a missing, truncated or unsupported checkpoint; for
    *   a repo id not in the cache, an error saying which command downloads it
    */
-  static async load(model: string, options: LoadOptions = {}): Promise<DeepSeekOCR> {
+  static async load(model: string = DEFAULT_MODEL, options: LoadOptions = {}): Promise<DeepSeekOCR> {
     const { resolveModelDir } = await import("./model-dir.ts");
     const dir = await resolveModelDir(model, options);
     const precision = !options.precision || options.precision === "auto" ? defaultPrecision() : options.precision;
