@@ -34,8 +34,11 @@ void rope(Isa isa, float* x, size_t rows, size_t heads, size_t head_dim, const i
 
 struct AttentionArgs {
   const float* q;  // [batch, lq, heads * d]
-  const float* k;  // [batch, cap, kv_heads * d]
-  const float* v;
+  // [batch, cap, kv_heads * d]: f32, or bf16 bit patterns (uint16_t) when kv_bf16 (a bf16 KV
+  // cache), widened exactly to f32 as they are loaded.
+  const void* k;
+  const void* v;
+  bool kv_bf16;
   float* out;  // [batch, lq, heads * d]
   size_t batch, lq, lk, heads, kv_heads, d, cap;
   float scale;

@@ -31,6 +31,7 @@ import {
   type FusedMoeSpec,
   INT8_GROUP,
   type Kernels,
+  type KvArray,
   type PackedWeight,
   type PackFormat,
   type Weight,
@@ -89,8 +90,8 @@ interface Addon {
   attention(
     isa: number,
     q: F32,
-    k: F32,
-    v: F32,
+    k: F32 | Uint16Array,
+    v: F32 | Uint16Array,
     out: F32,
     batch: number,
     lq: number,
@@ -301,6 +302,14 @@ function checkF32(fn: string, name: string, a: unknown, expected?: number): asse
   if (expected !== undefined && a.length !== expected) {
     throw new RangeError(`${fn}: ${name} has ${a.length} values, expected ${expected}`);
   }
+}
+
+/** K or V of attention: a Float32Array or a Uint16Array (bf16 bit patterns) of `expected` values. */
+function checkKv(fn: string, name: string, a: unknown, expected: number): asserts a is KvArray {
+  if (!(a instanceof Float32Array || a instanceof Uint16Array)) {
+    throw new TypeError(`${fn}: ${name} must be a Float32Array or a Uint16Array (bf16)`);
+  }
+  if (a.length !== expected) throw new RangeError(`${fn}: ${name} has ${a.length} values, expected ${expected}`);
 }
 
 function checkWeight(fn: string, w: Weight): void {
@@ -532,8 +541,9 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
       const causal = p.causalOffset !== undefined;
       if (causal) checkDim(fn, "causalOffset", p.causalOffset as number);
       checkF32(fn, "q", q, batch * lq * heads * d);
-      checkF32(fn, "k", k, batch * cap * kvHeads * d);
-      checkF32(fn, "v", v, batch * cap * kvHeads * d);
+      checkKv(fn, "k", k, batch * cap * kvHeads * d);
+      checkKv(fn, "v", v, batch * cap * kvHeads * d);
+      if (k.constructor !== v.constructor) throw new TypeError(`${fn}: k and v must have the same type`);
       if (p.mask !== undefined && p.mask !== null) checkF32(fn, "mask", p.mask, lq * lk);
       const rel = p.relPos;
       if (rel) {
