@@ -277,6 +277,19 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// roundBf16(isa, x, out, offset): out[offset + i] = bf16 bits of x[i] (RNE), i < x.length.
+Napi::Value RoundBf16(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t n = 0, len = 0;
+  const float* x = a.array<float, napi_float32_array>(1, "x", &n, false);
+  uint16_t* out = a.array<uint16_t, napi_uint16_array>(2, "out", &len, false);
+  size_t off = a.dim(3, "offset");
+  if (a.ok() && (off > len || n > len - off)) a.range_error("x does not fit in out at offset");
+  if (a.ok()) dsocr::round_bf16(isa, x, n, out + off);
+  return info.Env().Undefined();
+}
+
 // rope(isa, x, rows, heads, headDim, positions, invFreq)
 Napi::Value Rope(const Napi::CallbackInfo& info) {
   Args a(info);
@@ -479,6 +492,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("silu", Napi::Function::New(env, Unary<dsocr::silu>));
   exports.Set("swiglu", Napi::Function::New(env, Binary<dsocr::swiglu>));
   exports.Set("add", Napi::Function::New(env, Binary<dsocr::add>));
+  exports.Set("roundBf16", Napi::Function::New(env, RoundBf16));
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));

@@ -28,6 +28,8 @@ void quick_gelu(Isa isa, float* x, size_t n);
 void silu(Isa isa, float* x, size_t n);
 void swiglu(Isa isa, float* gate, const float* up, size_t n);
 void add(Isa isa, float* a, const float* b, size_t n);
+// out[i] = x[i] rounded to bf16 (nearest even; NaN stays a quiet NaN), as bit patterns.
+void round_bf16(Isa isa, const float* x, size_t n, uint16_t* out);
 
 void rope(Isa isa, float* x, size_t rows, size_t heads, size_t head_dim, const int32_t* positions,
           const float* inv_freq);

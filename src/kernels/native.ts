@@ -86,6 +86,7 @@ interface Addon {
   silu(isa: number, x: F32): void;
   swiglu(isa: number, gate: F32, up: F32): void;
   add(isa: number, a: F32, b: F32): void;
+  roundBf16(isa: number, x: F32, out: Uint16Array, offset: number): void;
   rope(isa: number, x: F32, rows: number, heads: number, headDim: number, pos: Int32Array, invFreq: F32): void;
   attention(
     isa: number,
@@ -500,6 +501,15 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
       checkF32("add", "b", b);
       if (a.length !== b.length) throw new RangeError("add: lengths differ");
       A.add(level, a, b);
+    },
+    roundBf16(x, out, offset = 0) {
+      checkF32("roundBf16", "x", x);
+      if (!(out instanceof Uint16Array)) throw new TypeError("roundBf16: out must be a Uint16Array");
+      checkDim("roundBf16", "offset", offset);
+      if (offset + x.length > out.length) {
+        throw new RangeError(`roundBf16: ${x.length} values at ${offset} do not fit in ${out.length}`);
+      }
+      A.roundBf16(level, x, out, offset);
     },
 
     softmax(x, rows, cols) {

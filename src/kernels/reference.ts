@@ -3,7 +3,7 @@
  * fallback when the addon is unavailable. Straightforward loops, f32 storage, f64 accumulation
  * where it is free. See `types.ts` for the contract of every function.
  */
-import { bf16BitsToF32, f32ToBf16Bits } from "../util/bf16.ts";
+import { bf16BitsToF32, f32ArrayToBf16Bits, f32ToBf16Bits } from "../util/bf16.ts";
 import {
   type AttentionParams,
   type Conv2dParams,
@@ -396,6 +396,9 @@ export const referenceKernels: Kernels = {
   add(a, b) {
     if (a.length !== b.length) throw new RangeError("add: lengths differ");
     for (let i = 0; i < a.length; i++) a[i] += b[i];
+  },
+  roundBf16(x, out, offset = 0) {
+    f32ArrayToBf16Bits(x, out, offset);
   },
   softmax,
   rope,

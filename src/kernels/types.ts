@@ -205,6 +205,13 @@ export interface Kernels {
   swiglu(gate: Float32Array, up: Float32Array): Float32Array;
   /** In place: a += b (same length). */
   add(a: Float32Array, b: Float32Array): void;
+  /**
+   * Optional: `out[offset + i]` = x[i] rounded to bf16, as bit patterns (round to nearest even,
+   * NaN stays a quiet NaN, overflow to ±inf: src/util/bf16.ts's rule, bit for bit). A bf16 KV cache
+   * stores its rows with it; without it callers use `f32ArrayToBf16Bits` (src/util/bf16.ts).
+   * @throws RangeError when x does not fit in out at offset
+   */
+  roundBf16?(x: Float32Array, out: Uint16Array, offset?: number): void;
   /** In place row softmax of x `[rows, cols]`. */
   softmax(x: Float32Array, rows: number, cols: number): void;
 

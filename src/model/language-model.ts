@@ -17,7 +17,7 @@ import type { Kernels, Precision, Weight } from "../kernels/types.ts";
 import { SelfAttention } from "./blocks/attention.ts";
 import type { FeedForward, LoadContext } from "./blocks/context.ts";
 import { DecoderLayer } from "./blocks/decoder-layer.ts";
-import { KvCache, type KvDtype } from "./blocks/kv-cache.ts";
+import { type Bf16Rounder, KvCache, type KvDtype } from "./blocks/kv-cache.ts";
 import { Linear } from "./blocks/linear.ts";
 import { SwiGluMlp } from "./blocks/mlp.ts";
 import { RmsNorm } from "./blocks/norm.ts";
@@ -70,10 +70,11 @@ export class LmState {
    * @param kvWidth kvHeads * headDim
    * @param capacity initial cache rows (the caches grow by doubling)
    * @param kvDtype storage type of the caches (default f32)
+   * @param round bf16 rounding of a bf16 cache's rows (default: src/util/bf16.ts)
    */
-  constructor(layers: number, kvWidth: number, capacity = 256, kvDtype: KvDtype = "f32") {
+  constructor(layers: number, kvWidth: number, capacity = 256, kvDtype: KvDtype = "f32", round?: Bf16Rounder) {
     this.caches = [];
-    for (let i = 0; i < layers; i++) this.caches.push(new KvCache(kvWidth, Math.max(1, capacity), kvDtype));
+    for (let i = 0; i < layers; i++) this.caches.push(new KvCache(kvWidth, Math.max(1, capacity), kvDtype, round));
   }
 }
 
@@ -185,7 +186,8 @@ export class LanguageModel {
    */
   newState(capacity = 256, kvDtype: KvDtype = this.kvDtype): LmState {
     const kvWidth = this.config.numKeyValueHeads * this.headDim;
-    return new LmState(this.layers.length, kvWidth, capacity, kvDtype);
+    // The kernel set's bf16 rounding when it has one (same bits as src/util/bf16.ts).
+    return new LmState(this.layers.length, kvWidth, capacity, kvDtype, this.k.roundBf16?.bind(this.k));
   }
 
   /**
