@@ -75,8 +75,10 @@ wrap(k, "linear", (a) => {
   return [names.get(w) ?? `linear ${w.rows}x${w.cols}`, bytesOf(w)];
 });
 wrap(k, "attention", (a) => {
+  // K and V rows read: 4 B per value from an f32 cache, 2 B from a bf16 one (bf16 and int8 precisions).
   const p = a[3] as { lk: number; kvHeads: number; headDim: number };
-  return ["attention", 2 * p.lk * p.kvHeads * p.headDim * 4];
+  const bpe = (a[1] as Float32Array | Uint16Array).BYTES_PER_ELEMENT;
+  return ["attention", 2 * p.lk * p.kvHeads * p.headDim * bpe];
 });
 for (const key of ["rmsNorm", "rope", "add", "softmax", "swiglu"] as const) wrap(k, key, () => [key, 0]);
 // The fused MoE layers: wrap their forward once created.

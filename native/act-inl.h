@@ -4,6 +4,9 @@
 //   silu(x)      = x / (1 + exp(-x))
 //   swiglu       gate = silu(gate) * up
 //   add          a = a + b
+//   round_bf16   out[i] = bf16 bits of x[i]: round to nearest even on the f32 bits,
+//                (u + 0x7fff + ((u >> 16) & 1)) >> 16, NaN -> (u >> 16) | 0x40 (quiet), overflow -> inf
+//                (src/util/bf16.ts's rule; a bf16 KV cache stores K/V this way)
 // The scalar ISA evaluates in f64 with libm (like reference.ts). The vector ISAs use f32:
 // erfc(z) = t * exp(-z^2 - 1.26551223 + t * P9(t)), t = 1 / (1 + z/2) (Numerical Recipes'
 // erfcc, relative error < 1.2e-7 for all z >= 0), with x^2 split exactly (FMA) as hi + lo and
@@ -94,6 +97,22 @@ void swiglu(float* g, const float* u, size_t n) {
 }
 void add(float* a, const float* b, size_t n) {
   map_inplace(a, b, n, [&](VT x, VT y) { return V::add(x, y); });
+}
+
+// Branch-free integer form of the rule above (the compiler vectorises it for the ISA's target).
+void round_bf16(const float* x, size_t n, uint16_t* out) {
+  pool::parallel_for(ceil_div(n, ACT_CHUNK), [&](size_t t) {
+    const size_t i0 = t * ACT_CHUNK, i1 = std::min(n, i0 + ACT_CHUNK);
+    const float* __restrict src = x;
+    uint16_t* __restrict dst = out;
+    for (size_t i = i0; i < i1; ++i) {
+      uint32_t u;
+      std::memcpy(&u, src + i, 4);
+      const uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+      const uint32_t q = (u >> 16) | 0x40u;
+      dst[i] = static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? q : r);
+    }
+  });
 }
 
 }  // namespace

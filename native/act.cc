@@ -1,4 +1,4 @@
-// gelu, quickGelu, silu, swiglu, add (see act-inl.h).
+// gelu, quickGelu, silu, swiglu, add, round_bf16 (see act-inl.h).
 #include "kernels.h"
 #include "pool.h"
 
@@ -12,5 +12,6 @@ void quick_gelu(Isa isa, float* x, size_t n) { DSOCR_DISPATCH(isa, quick_gelu, x
 void silu(Isa isa, float* x, size_t n) { DSOCR_DISPATCH(isa, silu, x, n); }
 void swiglu(Isa isa, float* gate, const float* up, size_t n) { DSOCR_DISPATCH(isa, swiglu, gate, up, n); }
 void add(Isa isa, float* a, const float* b, size_t n) { DSOCR_DISPATCH(isa, add, a, b, n); }
+void round_bf16(Isa isa, const float* x, size_t n, uint16_t* out) { DSOCR_DISPATCH(isa, round_bf16, x, n, out); }
 
 }  // namespace dsocr

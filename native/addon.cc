@@ -122,6 +122,19 @@ class Args {
     return p;
   }
 
+  // True when argument i is a Uint16Array.
+  bool is_u16(size_t i) {
+    Napi::Value v = info_[i];
+    return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint16_array;
+  }
+
+  const uint16_t* u16(size_t i, const char* name, size_t expect) {
+    size_t len;
+    uint16_t* p = array<uint16_t, napi_uint16_array>(i, name, &len, false);
+    if (ok_ && len != expect) length_error(name, len, expect);
+    return p;
+  }
+
   // A weight [rows, cols]: Uint16Array (bf16 bits) or Float32Array.
   dsocr::WeightRef weight(size_t i, const char* name, size_t rows, size_t cols) {
     dsocr::WeightRef w{nullptr, false, rows, cols};
@@ -264,6 +277,19 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// roundBf16(isa, x, out, offset): out[offset + i] = bf16 bits of x[i] (RNE), i < x.length.
+Napi::Value RoundBf16(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Isa isa = a.isa(0);
+  size_t n = 0, len = 0;
+  const float* x = a.array<float, napi_float32_array>(1, "x", &n, false);
+  uint16_t* out = a.array<uint16_t, napi_uint16_array>(2, "out", &len, false);
+  size_t off = a.dim(3, "offset");
+  if (a.ok() && (off > len || n > len - off)) a.range_error("x does not fit in out at offset");
+  if (a.ok()) dsocr::round_bf16(isa, x, n, out + off);
+  return info.Env().Undefined();
+}
+
 // rope(isa, x, rows, heads, headDim, positions, invFreq)
 Napi::Value Rope(const Napi::CallbackInfo& info) {
   Args a(info);
@@ -279,6 +305,7 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
 
 // attention(isa, q, k, v, out, batch, lq, lk, heads, kvHeads, headDim, lkCapacity, causal,
 //           causalOffset, scale, mask | null, relH | null, relW | null, relh, relw)
+// k and v: Float32Array, or Uint16Array (bf16 bit patterns) for both.
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Args a(info);
   dsocr::AttentionArgs p{};
@@ -297,8 +324,16 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   if (p.kv_heads == 0 || p.heads % p.kv_heads != 0) a.range_error("heads must be a multiple of kvHeads (>= 1)");
   if (p.cap < p.lk) a.range_error("lkCapacity must be >= lk");
   p.q = a.f32(1, "q", a.product(p.batch, p.lq, p.heads, p.d));
-  p.k = a.f32(2, "k", a.product(p.batch, p.cap, p.kv_heads, p.d));
-  p.v = a.f32(3, "v", a.product(p.batch, p.cap, p.kv_heads, p.d));
+  // k and v: both Float32Array, or both Uint16Array (bf16 bit patterns, a bf16 KV cache).
+  p.kv_bf16 = a.is_u16(2);
+  if (a.ok() && p.kv_bf16 != a.is_u16(3)) a.type_error("k and v must have the same type");
+  if (p.kv_bf16) {
+    p.k = a.u16(2, "k", a.product(p.batch, p.cap, p.kv_heads, p.d));
+    p.v = a.u16(3, "v", a.product(p.batch, p.cap, p.kv_heads, p.d));
+  } else {
+    p.k = a.f32(2, "k", a.product(p.batch, p.cap, p.kv_heads, p.d));
+    p.v = a.f32(3, "v", a.product(p.batch, p.cap, p.kv_heads, p.d));
+  }
   p.out = a.f32(4, "out", a.product(p.batch, p.lq, p.heads, p.d));
   p.mask = a.f32(15, "mask", a.product(p.lq, p.lk), true);
   if (a.ok() && !a.is_null(16)) {
@@ -457,6 +492,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("silu", Napi::Function::New(env, Unary<dsocr::silu>));
   exports.Set("swiglu", Napi::Function::New(env, Binary<dsocr::swiglu>));
   exports.Set("add", Napi::Function::New(env, Binary<dsocr::add>));
+  exports.Set("roundBf16", Napi::Function::New(env, RoundBf16));
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));

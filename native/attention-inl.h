@@ -16,6 +16,15 @@
 //   and finally out = O / l. Memory per thread: one BK x BQ score tile, O (BQ x d) and the
 //   rel-pos tables (BQ x (h + w)); never O(L^2). Every output depends only on its task, so the
 //   result does not depend on the thread count.
+//
+// K and V come as f32 or, for a bf16 KV cache (the bf16 and int8 precisions), as bf16 bit
+// patterns (kv_bf16). A bf16 value widens exactly to f32 (f32 bits = bf16 bits << 16), so the bf16
+// path computes the same function as the f32 path on the widened K~ and V~:
+//   s_j = scale * sum_c q_c K~_jc (f32 FMAs),  p_j = exp(s_j - max s),  out = sum_j p_j V~_j / sum_j p_j
+// with the same f32 softmax and accumulation, in the same order: the values are widened in
+// registers as they are loaded (decode, small lq) or while packing the f32 panels (tiled), and
+// bf16 K/V give bit for bit the f32 path's result on those widened values. Only the memory read
+// per key row halves (2 B per value instead of 4). q stays f32.
 #include "gemm-inl.h"
 
 namespace dsocr {
@@ -27,18 +36,25 @@ constexpr size_t BK = MR * (VW == 1 ? 32 : 40);    // keys per block (a multiple
 constexpr size_t SMALL_LQ = 4;
 constexpr size_t KV_BUDGET = size_t(8) << 20;      // floats of packed K/V per batch chunk
 
-// sum_c a[c] * b[c] (f32, two vector accumulators).
-DSOCR_INLINE float dotf(const float* a, const float* b, size_t d) {
+// Loads of K/V values (f32, or bf16 bit patterns widened exactly) into f32 registers / a float.
+DSOCR_INLINE VT kv_load(const float* p) { return V::load(p); }
+DSOCR_INLINE VT kv_load(const uint16_t* p) { return V::load_bf16(p); }
+DSOCR_INLINE VT kv_loadn(const float* p, int n) { return V::loadn(p, n); }
+DSOCR_INLINE VT kv_loadn(const uint16_t* p, int n) { return V::loadn_bf16(p, n); }
+
+// sum_c a[c] * b[c] (f32, two vector accumulators); b is f32 or bf16 (widened).
+template <class KT>
+DSOCR_INLINE float dotf(const float* a, const KT* b, size_t d) {
   VT s0 = V::zero(), s1 = V::zero();
   size_t c = 0;
   for (; c + 2 * VW <= d; c += 2 * VW) {
-    s0 = V::fma(V::load(a + c), V::load(b + c), s0);
-    s1 = V::fma(V::load(a + c + VW), V::load(b + c + VW), s1);
+    s0 = V::fma(V::load(a + c), kv_load(b + c), s0);
+    s1 = V::fma(V::load(a + c + VW), kv_load(b + c + VW), s1);
   }
-  for (; c + VW <= d; c += VW) s0 = V::fma(V::load(a + c), V::load(b + c), s0);
+  for (; c + VW <= d; c += VW) s0 = V::fma(V::load(a + c), kv_load(b + c), s0);
   if (c < d) {
     int t = static_cast<int>(d - c);
-    s1 = V::fma(V::loadn(a + c, t), V::loadn(b + c, t), s1);
+    s1 = V::fma(V::loadn(a + c, t), kv_loadn(b + c, t), s1);
   }
   return V::hsum(V::add(s0, s1));
 }
@@ -51,6 +67,7 @@ DSOCR_INLINE float dotf(const float* a, const float* b, size_t d) {
 // does not depend on the thread count, so neither do the results.
 constexpr size_t DEC_CH = 64;
 
+template <class KT>
 void attn_decode(const AttentionArgs& a) {
   const size_t d = a.d, H = a.heads, qw = H * d, kw = a.kv_heads * d, group = H / a.kv_heads;
   const size_t lq = a.lq, lk = a.lk, dp = round_up(d, VW);
@@ -61,8 +78,8 @@ void attn_decode(const AttentionArgs& a) {
   pool::parallel_for(a.batch * nch, [&](size_t t) {
     const size_t b = t / nch, c = t % nch, j0 = c * DEC_CH, j1 = std::min(lk, j0 + DEC_CH);
     float* sc = pool::scratch_as<float>(0, H * DEC_CH + VW);
-    const float* kb = a.k + b * a.cap * kw;
-    const float* vb = a.v + b * a.cap * kw;
+    const KT* kb = static_cast<const KT*>(a.k) + b * a.cap * kw;
+    const KT* vb = static_cast<const KT*>(a.v) + b * a.cap * kw;
     for (size_t i = 0; i < lq; ++i) {
       size_t last = lk;
       if (a.causal) {
@@ -73,7 +90,7 @@ void attn_decode(const AttentionArgs& a) {
       const float* qi = a.q + (b * lq + i) * qw;
       float* pr = part + ((b * lq + i) * nch + c) * H * (dp + 2);
       for (size_t j = 0; j < n; ++j) {
-        const float* kr = kb + (j0 + j) * kw;
+        const KT* kr = kb + (j0 + j) * kw;
         for (size_t h = 0; h < H; ++h) sc[h * DEC_CH + j] = dotf(qi + h * d, kr + (h / group) * d, d) * a.scale;
       }
       for (size_t h = 0; h < H; ++h) {
@@ -99,14 +116,14 @@ void attn_decode(const AttentionArgs& a) {
         for (size_t cc = 0; cc < dp; ++cc) acc[cc] = 0.f;
       }
       for (size_t j = 0; j < n; ++j) {
-        const float* vr = vb + (j0 + j) * kw;
+        const KT* vr = vb + (j0 + j) * kw;
         for (size_t h = 0; h < H; ++h) {
-          const float* vj = vr + (h / group) * d;
+          const KT* vj = vr + (h / group) * d;
           float* acc = pr + h * (dp + 2);
           const VT p = V::set1(sc[h * DEC_CH + j]);
           size_t cc = 0;
-          for (; cc + VW <= d; cc += VW) V::store(acc + cc, V::fma(p, V::load(vj + cc), V::load(acc + cc)));
-          for (; cc < d; ++cc) acc[cc] += sc[h * DEC_CH + j] * vj[cc];
+          for (; cc + VW <= d; cc += VW) V::store(acc + cc, V::fma(p, kv_load(vj + cc), V::load(acc + cc)));
+          for (; cc < d; ++cc) acc[cc] += sc[h * DEC_CH + j] * widen(vj[cc]);
         }
       }
     }
@@ -135,6 +152,7 @@ void attn_decode(const AttentionArgs& a) {
   }
 }
 
+template <class KT>
 void attn_small(const AttentionArgs& a) {
   const size_t d = a.d, qw = a.heads * d, kw = a.kv_heads * d, group = a.heads / a.kv_heads;
   const size_t lq = a.lq, lk = a.lk;
@@ -144,8 +162,8 @@ void attn_small(const AttentionArgs& a) {
     float* sc = pool::scratch_as<float>(0, lk + VW);
     float* acc = pool::scratch_as<float>(1, round_up(d, VW));
     float* rel = pool::scratch_as<float>(2, rh + rw + 1);
-    const float* kb = a.k + b * a.cap * kw + g * d;
-    const float* vb = a.v + b * a.cap * kw + g * d;
+    const KT* kb = static_cast<const KT*>(a.k) + b * a.cap * kw + g * d;
+    const KT* vb = static_cast<const KT*>(a.v) + b * a.cap * kw + g * d;
     for (size_t i = 0; i < lq; ++i) {
       const float* qi = a.q + (b * lq + i) * qw + h * d;
       float* oi = a.out + (b * lq + i) * qw + h * d;
@@ -183,16 +201,17 @@ void attn_small(const AttentionArgs& a) {
       for (size_t c = 0; c < d; ++c) acc[c] = 0.f;
       for (j = 0; j < last; ++j) {
         VT p = V::set1(sc[j]);
-        const float* vj = vb + j * kw;
+        const KT* vj = vb + j * kw;
         size_t c = 0;
-        for (; c + VW <= d; c += VW) V::store(acc + c, V::fma(p, V::load(vj + c), V::load(acc + c)));
-        for (; c < d; ++c) acc[c] += sc[j] * vj[c];
+        for (; c + VW <= d; c += VW) V::store(acc + c, V::fma(p, kv_load(vj + c), V::load(acc + c)));
+        for (; c < d; ++c) acc[c] += sc[j] * widen(vj[c]);
       }
       for (size_t c = 0; c < d; ++c) oi[c] = acc[c] / sum;
     }
   });
 }
 
+template <class KT>
 void attn_tiled(const AttentionArgs& a) {
   const size_t d = a.d, kw = a.kv_heads * d, group = a.heads / a.kv_heads;
   const size_t lq = a.lq, lk = a.lk;
@@ -228,11 +247,15 @@ void attn_tiled(const AttentionArgs& a) {
       size_t bl = t / a.kv_heads, g = t % a.kv_heads, b = b0 + bl;
       float* kp = kv + t * kv_stride;
       float* vp = kp + kp_stride;
-      pack_panels<MR>(a.k + b * a.cap * kw + g * d, kw, lk, 0, d, kp);
-      const float* vs = a.v + b * a.cap * kw + g * d;
+      pack_panels<MR>(static_cast<const KT*>(a.k) + b * a.cap * kw + g * d, kw, lk, 0, d, kp);
+      const KT* vs = static_cast<const KT*>(a.v) + b * a.cap * kw + g * d;
       for (size_t j = 0; j < lk; ++j) {
         float* dst = vp + j * dpad;
-        std::memcpy(dst, vs + j * kw, d * sizeof(float));
+        if constexpr (std::is_same_v<KT, float>) {
+          std::memcpy(dst, vs + j * kw, d * sizeof(float));
+        } else {
+          for (size_t c = 0; c < d; ++c) dst[c] = widen(vs[j * kw + c]);
+        }
         for (size_t c = d; c < dpad; ++c) dst[c] = 0.f;
       }
     });
@@ -364,14 +387,23 @@ void attn_tiled(const AttentionArgs& a) {
   }
 }
 
+template <class KT>
+void attention_kv(const AttentionArgs& a) {
+  if (a.lq <= SMALL_LQ && !a.mask && !a.rel_h_table) {
+    attn_decode<KT>(a);
+  } else if (a.lq <= SMALL_LQ) {
+    attn_small<KT>(a);
+  } else {
+    attn_tiled<KT>(a);
+  }
+}
+
 void attention(const AttentionArgs& a) {
   if (a.batch == 0 || a.lq == 0 || a.heads == 0 || a.d == 0) return;
-  if (a.lq <= SMALL_LQ && !a.mask && !a.rel_h_table) {
-    attn_decode(a);
-  } else if (a.lq <= SMALL_LQ) {
-    attn_small(a);
+  if (a.kv_bf16) {
+    attention_kv<uint16_t>(a);
   } else {
-    attn_tiled(a);
+    attention_kv<float>(a);
   }
 }
 

@@ -28,14 +28,19 @@ void quick_gelu(Isa isa, float* x, size_t n);
 void silu(Isa isa, float* x, size_t n);
 void swiglu(Isa isa, float* gate, const float* up, size_t n);
 void add(Isa isa, float* a, const float* b, size_t n);
+// out[i] = x[i] rounded to bf16 (nearest even; NaN stays a quiet NaN), as bit patterns.
+void round_bf16(Isa isa, const float* x, size_t n, uint16_t* out);
 
 void rope(Isa isa, float* x, size_t rows, size_t heads, size_t head_dim, const int32_t* positions,
           const float* inv_freq);
 
 struct AttentionArgs {
   const float* q;  // [batch, lq, heads * d]
-  const float* k;  // [batch, cap, kv_heads * d]
-  const float* v;
+  // [batch, cap, kv_heads * d]: f32, or bf16 bit patterns (uint16_t) when kv_bf16 (a bf16 KV
+  // cache), widened exactly to f32 as they are loaded.
+  const void* k;
+  const void* v;
+  bool kv_bf16;
   float* out;  // [batch, lq, heads * d]
   size_t batch, lq, lk, heads, kv_heads, d, cap;
   float scale;

@@ -6,6 +6,9 @@
 //
 // Usage: node --import tsx scripts/accuracy-full.ts [--model <dir>] [--rows 32] [--steps 4] [--threads n]
 //   [--int8-groups 128[,64,32]]   (int8 runs once per group size; default INT8_GROUP)
+//   [--kv-f32-too]   bf16 and int8 also run with an f32 KV cache (as before the bf16 KV cache) on the
+//                    same loaded model: the cache's own share of the error
+// bf16 and int8 keep their KV cache in bf16 (LanguageModel.kvDtype), f32 in f32.
 //   --model defaults to .dsocr-cache/full-v2 (make it with
 //   `node bin/dsocr.js make-random --preset full-v2 --out .dsocr-cache/full-v2`).
 // The prompt: `rows` token embeddings of fixed pseudo-random ids (the prefill path a page takes,
@@ -17,7 +20,8 @@ import { openCheckpoint } from "../src/checkpoint/safetensors.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { createNativeKernels } from "../src/kernels/native.ts";
 import { INT8_GROUP, type Kernels, type Precision } from "../src/kernels/types.ts";
-import { LanguageModel } from "../src/model/language-model.ts";
+import type { KvDtype } from "../src/model/blocks/kv-cache.ts";
+import { kvDtypeFor, LanguageModel } from "../src/model/language-model.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -30,6 +34,7 @@ const rows = Number(opt("--rows", "32"));
 const steps = Number(opt("--steps", "4"));
 const threads = Number(opt("--threads", "0"));
 const groups = opt("--int8-groups", String(INT8_GROUP)).split(",").map(Number);
+const kvF32Too = args.includes("--kv-f32-too");
 if (!existsSync(join(dir, "config.json"))) {
   console.error(`no checkpoint in ${dir}; make one with: node bin/dsocr.js make-random --preset full-v2 --out ${dir}`);
   process.exit(2);
@@ -65,12 +70,16 @@ function margin(x: Float32Array): number {
   return a - b;
 }
 
-/** Logits of the prefill (step 0) and of each forced decode step. */
+/**
+ * Logits of the prefill (step 0) and of each forced decode step, per KV-cache dtype in `kvs`
+ * (undefined: the precision's own), all on one loaded model.
+ */
 function run(
   precision: Precision,
   forced: number[] | null,
   group?: number,
-): { logits: Float32Array[]; seconds: number } {
+  kvs: (KvDtype | undefined)[] = [undefined],
+): { logits: Float32Array[][]; seconds: number } {
   const t0 = performance.now();
   const ckpt = openCheckpoint(dir);
   // int8: the kernels with this group size as the packing default
@@ -81,17 +90,21 @@ function run(
   } finally {
     ckpt.close();
   }
-  const state = lm.newState(rows + steps + 8);
-  const out = [lm.prefill(state, lm.embed(ids), rows)];
-  for (let s = 0; s < steps; s++) {
-    const next = forced ? forced[s] : argmax(out[s]);
-    out.push(lm.decode(state, next));
-  }
-  return { logits: out, seconds: (performance.now() - t0) / 1000 };
+  const logits = kvs.map((kv) => {
+    const state = lm.newState(rows + steps + 8, kv);
+    const out = [lm.prefill(state, lm.embed(ids), rows)];
+    for (let s = 0; s < steps; s++) {
+      const next = forced ? forced[s] : argmax(out[s]);
+      out.push(lm.decode(state, next));
+    }
+    return out;
+  });
+  return { logits, seconds: (performance.now() - t0) / 1000 };
 }
 
 console.log(`model ${dir}; prompt ${rows} rows; ${steps} teacher-forced steps; threads ${k.getThreads()}`);
-const ref = run("f32", null);
+const f32run = run("f32", null);
+const ref = { logits: f32run.logits[0], seconds: f32run.seconds };
 const forced = ref.logits.slice(0, steps).map(argmax);
 console.log(`f32 done in ${ref.seconds.toFixed(1)} s; greedy tokens ${forced.join(" ")}`);
 let allAgree = true;
@@ -100,8 +113,18 @@ const runs: { p: Precision; group?: number }[] = [
   ...groups.map((group) => ({ p: "int8" as const, group })),
 ];
 for (const { p, group } of runs) {
-  const got = run(p, forced, group);
-  const label = `${p}${group ? ` (group ${group})` : ""}`;
+  const kvs: (KvDtype | undefined)[] = kvF32Too ? [undefined, "f32"] : [undefined];
+  const res = run(p, forced, group, kvs);
+  for (let r = 0; r < kvs.length; r++) report(p, group, kvs[r], { logits: res.logits[r], seconds: res.seconds });
+}
+
+function report(
+  p: Precision,
+  group: number | undefined,
+  kv: KvDtype | undefined,
+  got: { logits: Float32Array[]; seconds: number },
+) {
+  const label = `${p}${group ? ` (group ${group})` : ""}, KV cache ${kv ?? kvDtypeFor(p)}`;
   console.log(`${label} (${got.seconds.toFixed(1)} s):`);
   let worst = 0;
   let sumMax = 0;
@@ -124,7 +147,7 @@ for (const { p, group } of runs) {
     const m = margin(a);
     const agree = argmax(a) === argmax(b);
     const checked = m > 1e-2;
-    if (checked && !agree) allAgree = false;
+    if (checked && !agree && kv === undefined) allAgree = false; // the --kv-f32-too runs are for comparison
     if (!agree) differs.push(`${s === 0 ? "prefill" : `step ${s}`} (f32 margin ${m.toExponential(2)})`);
     worst = Math.max(worst, maxD / maxA);
     sumMax += maxD / maxA;

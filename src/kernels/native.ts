@@ -31,6 +31,7 @@ import {
   type FusedMoeSpec,
   INT8_GROUP,
   type Kernels,
+  type KvArray,
   type PackedWeight,
   type PackFormat,
   type Weight,
@@ -85,12 +86,13 @@ interface Addon {
   silu(isa: number, x: F32): void;
   swiglu(isa: number, gate: F32, up: F32): void;
   add(isa: number, a: F32, b: F32): void;
+  roundBf16(isa: number, x: F32, out: Uint16Array, offset: number): void;
   rope(isa: number, x: F32, rows: number, heads: number, headDim: number, pos: Int32Array, invFreq: F32): void;
   attention(
     isa: number,
     q: F32,
-    k: F32,
-    v: F32,
+    k: F32 | Uint16Array,
+    v: F32 | Uint16Array,
     out: F32,
     batch: number,
     lq: number,
@@ -303,6 +305,14 @@ function checkF32(fn: string, name: string, a: unknown, expected?: number): asse
   }
 }
 
+/** K or V of attention: a Float32Array or a Uint16Array (bf16 bit patterns) of `expected` values. */
+function checkKv(fn: string, name: string, a: unknown, expected: number): asserts a is KvArray {
+  if (!(a instanceof Float32Array || a instanceof Uint16Array)) {
+    throw new TypeError(`${fn}: ${name} must be a Float32Array or a Uint16Array (bf16)`);
+  }
+  if (a.length !== expected) throw new RangeError(`${fn}: ${name} has ${a.length} values, expected ${expected}`);
+}
+
 function checkWeight(fn: string, w: Weight): void {
   checkDim(fn, "weight.rows", w.rows);
   checkDim(fn, "weight.cols", w.cols);
@@ -492,6 +502,15 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
       if (a.length !== b.length) throw new RangeError("add: lengths differ");
       A.add(level, a, b);
     },
+    roundBf16(x, out, offset = 0) {
+      checkF32("roundBf16", "x", x);
+      if (!(out instanceof Uint16Array)) throw new TypeError("roundBf16: out must be a Uint16Array");
+      checkDim("roundBf16", "offset", offset);
+      if (offset + x.length > out.length) {
+        throw new RangeError(`roundBf16: ${x.length} values at ${offset} do not fit in ${out.length}`);
+      }
+      A.roundBf16(level, x, out, offset);
+    },
 
     softmax(x, rows, cols) {
       checkDim("softmax", "rows", rows);
@@ -532,8 +551,9 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
       const causal = p.causalOffset !== undefined;
       if (causal) checkDim(fn, "causalOffset", p.causalOffset as number);
       checkF32(fn, "q", q, batch * lq * heads * d);
-      checkF32(fn, "k", k, batch * cap * kvHeads * d);
-      checkF32(fn, "v", v, batch * cap * kvHeads * d);
+      checkKv(fn, "k", k, batch * cap * kvHeads * d);
+      checkKv(fn, "v", v, batch * cap * kvHeads * d);
+      if (k.constructor !== v.constructor) throw new TypeError(`${fn}: k and v must have the same type`);
       if (p.mask !== undefined && p.mask !== null) checkF32(fn, "mask", p.mask, lq * lk);
       const rel = p.relPos;
       if (rel) {

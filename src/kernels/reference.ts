@@ -3,12 +3,13 @@
  * fallback when the addon is unavailable. Straightforward loops, f32 storage, f64 accumulation
  * where it is free. See `types.ts` for the contract of every function.
  */
-import { bf16BitsToF32, f32ToBf16Bits } from "../util/bf16.ts";
+import { bf16BitsToF32, f32ArrayToBf16Bits, f32ToBf16Bits } from "../util/bf16.ts";
 import {
   type AttentionParams,
   type Conv2dParams,
   INT8_GROUP,
   type Kernels,
+  type KvArray,
   type PackedWeight,
   type PackFormat,
   type PackOptions,
@@ -254,7 +255,20 @@ function rope(x: Float32Array, rows: number, heads: number, headDim: number, pos
   }
 }
 
-function attention(q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams): Float32Array {
+/** A bf16 K/V array widened exactly to f32 (an f32 one as is). */
+function kvF32(fn: string, name: string, a: KvArray): Float32Array {
+  if (a instanceof Float32Array) return a;
+  if (!(a instanceof Uint16Array)) throw new TypeError(`${fn}: ${name} must be a Float32Array or a Uint16Array`);
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = bf16ToF32(a[i]);
+  return out;
+}
+
+function attention(q: Float32Array, kIn: KvArray, vIn: KvArray, p: AttentionParams): Float32Array {
+  if (kIn.constructor !== vIn.constructor) throw new TypeError("attention: k and v must have the same type");
+  // bf16 K/V: the f32 computation on the exactly widened values (types.ts).
+  const k = kvF32("attention", "k", kIn);
+  const v = kvF32("attention", "v", vIn);
   const batch = p.batch ?? 1;
   const { lq, lk, heads, kvHeads, headDim: d, scale } = p;
   const cap = p.lkCapacity ?? lk;
@@ -382,6 +396,9 @@ export const referenceKernels: Kernels = {
   add(a, b) {
     if (a.length !== b.length) throw new RangeError("add: lengths differ");
     for (let i = 0; i < a.length; i++) a[i] += b[i];
+  },
+  roundBf16(x, out, offset = 0) {
+    f32ArrayToBf16Bits(x, out, offset);
   },
   softmax,
   rope,

@@ -63,6 +63,12 @@ export type PlainWeight =
 /** A weight as the kernels take it: plain, or packed by {@link Kernels.packWeight}. */
 export type Weight = PlainWeight | PackedWeight;
 
+/**
+ * Keys or values as {@link Kernels.attention} takes them: f32, or bf16 bit patterns
+ * (`Uint16Array`, a bf16 KV cache) widened exactly to f32 as they are read.
+ */
+export type KvArray = Float32Array | Uint16Array;
+
 /** Parameters of {@link Kernels.attention}. */
 export interface AttentionParams {
   /** Independent batches (e.g. SAM windows). q/k/v/out are `batch` contiguous blocks. Default 1. */
@@ -199,6 +205,13 @@ export interface Kernels {
   swiglu(gate: Float32Array, up: Float32Array): Float32Array;
   /** In place: a += b (same length). */
   add(a: Float32Array, b: Float32Array): void;
+  /**
+   * Optional: `out[offset + i]` = x[i] rounded to bf16, as bit patterns (round to nearest even,
+   * NaN stays a quiet NaN, overflow to ±inf: src/util/bf16.ts's rule, bit for bit). A bf16 KV cache
+   * stores its rows with it; without it callers use `f32ArrayToBf16Bits` (src/util/bf16.ts).
+   * @throws RangeError when x does not fit in out at offset
+   */
+  roundBf16?(x: Float32Array, out: Uint16Array, offset?: number): void;
   /** In place row softmax of x `[rows, cols]`. */
   softmax(x: Float32Array, rows: number, cols: number): void;
 
@@ -214,8 +227,12 @@ export interface Kernels {
    * softmax(scale · q kᵀ + mask + relPos bias) · v with optional causal masking, per batch and head.
    * q `[batch, lq, heads*headDim]`, k/v `[batch, lkCapacity, kvHeads*headDim]`; returns `[batch, lq, heads*headDim]`.
    * Softmax in f32 with max subtraction.
+   * k and v are both f32 or both bf16 (`Uint16Array` bit patterns, e.g. a bf16 KV cache): bf16 values
+   * are widened exactly to f32 on load, so the result equals that of the f32 call on the widened
+   * arrays; q, the softmax and the accumulation stay f32.
+   * @throws TypeError when k and v differ in type
    */
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams): Float32Array;
+  attention(q: Float32Array, k: KvArray, v: KvArray, p: AttentionParams): Float32Array;
 
   /**
    * 2-D convolution, NCHW with N = 1. x `[c, h, w]`, weight `[out, c * k * k]` (PyTorch `[out, c, k, k]`

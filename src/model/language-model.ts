@@ -13,11 +13,11 @@
  */
 import type { LanguageConfig } from "../config/types.ts";
 import { weightRow } from "../kernels/reference.ts";
-import type { Kernels, Weight } from "../kernels/types.ts";
+import type { Kernels, Precision, Weight } from "../kernels/types.ts";
 import { SelfAttention } from "./blocks/attention.ts";
 import type { FeedForward, LoadContext } from "./blocks/context.ts";
 import { DecoderLayer } from "./blocks/decoder-layer.ts";
-import { KvCache } from "./blocks/kv-cache.ts";
+import { type Bf16Rounder, KvCache, type KvDtype } from "./blocks/kv-cache.ts";
 import { Linear } from "./blocks/linear.ts";
 import { SwiGluMlp } from "./blocks/mlp.ts";
 import { RmsNorm } from "./blocks/norm.ts";
@@ -45,6 +45,15 @@ export function isMoeLayer(cfg: LanguageConfig, i: number): boolean {
 }
 
 /**
+ * The KV-cache dtype of a precision: `f32` keeps K/V in f32 (the parity path, unchanged); `bf16`
+ * and `int8` (whose non-weight math follows bf16) keep them in bf16, as the official bf16 runs do
+ * (spec 6.4).
+ */
+export function kvDtypeFor(precision: Precision): KvDtype {
+  return precision === "f32" ? "f32" : "bf16";
+}
+
+/**
  * Per-sequence inference state: one KV cache per decoder layer (keys after RoPE and values,
  * `[tokens, kvHeads * headDim]` each, spec 6.4) and the next absolute position.
  */
@@ -60,10 +69,12 @@ export class LmState {
    * @param layers number of decoder layers
    * @param kvWidth kvHeads * headDim
    * @param capacity initial cache rows (the caches grow by doubling)
+   * @param kvDtype storage type of the caches (default f32)
+   * @param round bf16 rounding of a bf16 cache's rows (default: src/util/bf16.ts)
    */
-  constructor(layers: number, kvWidth: number, capacity = 256) {
+  constructor(layers: number, kvWidth: number, capacity = 256, kvDtype: KvDtype = "f32", round?: Bf16Rounder) {
     this.caches = [];
-    for (let i = 0; i < layers; i++) this.caches.push(new KvCache(kvWidth, Math.max(1, capacity)));
+    for (let i = 0; i < layers; i++) this.caches.push(new KvCache(kvWidth, Math.max(1, capacity), kvDtype, round));
   }
 }
 
@@ -89,6 +100,8 @@ export class LanguageModel {
    * @param layers the decoder layers, in order
    * @param norm final RMSNorm `model.norm`
    * @param lmHead `lm_head` `[vocab, hidden]`, no bias
+   * @param kvDtype KV-cache storage of the states {@link newState} creates ({@link kvDtypeFor} of the
+   *   load precision; default f32)
    */
   constructor(
     private readonly k: Kernels,
@@ -97,6 +110,7 @@ export class LanguageModel {
     readonly layers: DecoderLayer[],
     readonly norm: RmsNorm,
     readonly lmHead: Linear,
+    readonly kvDtype: KvDtype = "f32",
   ) {
     this.headDim = config.hiddenSize / config.numAttentionHeads;
   }
@@ -151,7 +165,7 @@ export class LanguageModel {
     }
     const norm = RmsNorm.load(ctx, "model.norm", hidden, cfg.rmsNormEps);
     const lmHead = Linear.load(ctx, "lm_head", hidden, cfg.vocabSize, false);
-    return new LanguageModel(ctx.k, cfg, embed, layers, norm, lmHead);
+    return new LanguageModel(ctx.k, cfg, embed, layers, norm, lmHead, kvDtypeFor(ctx.precision ?? "f32"));
   }
 
   /** Model width. */
@@ -167,10 +181,13 @@ export class LanguageModel {
   /**
    * A fresh per-sequence state (empty caches, position 0).
    * @param capacity initial cache rows per layer (e.g. the prompt length plus the expected output)
+   * @param kvDtype KV-cache storage; default the model's ({@link kvDtype}: f32 in `f32` precision,
+   *   bf16 in `bf16` and `int8`)
    */
-  newState(capacity = 256): LmState {
+  newState(capacity = 256, kvDtype: KvDtype = this.kvDtype): LmState {
     const kvWidth = this.config.numKeyValueHeads * this.headDim;
-    return new LmState(this.layers.length, kvWidth, capacity);
+    // The kernel set's bf16 rounding when it has one (same bits as src/util/bf16.ts).
+    return new LmState(this.layers.length, kvWidth, capacity, kvDtype, this.k.roundBf16?.bind(this.k));
   }
 
   /**

@@ -35,3 +35,16 @@ export function roundToBf16InPlace(values: Float32Array): Float32Array {
   for (let i = 0; i < u.length; i++) u[i] = f32BitsToBf16Bits(u[i]) << 16;
   return values;
 }
+
+/**
+ * Rounds `src` to bf16 bit patterns (the rule of {@link f32BitsToBf16Bits}) into `dst` from `offset`.
+ * @returns dst
+ */
+export function f32ArrayToBf16Bits(src: Float32Array, dst: Uint16Array, offset = 0): Uint16Array {
+  if (offset < 0 || offset + src.length > dst.length) {
+    throw new RangeError(`f32ArrayToBf16Bits: ${src.length} values at ${offset} do not fit in ${dst.length}`);
+  }
+  const u = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < u.length; i++) dst[offset + i] = f32BitsToBf16Bits(u[i]);
+  return dst;
+}

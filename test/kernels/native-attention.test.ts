@@ -2,9 +2,13 @@
 // causal offsets, additive masks, SAM decomposed rel-pos bias, KV-cache strides (lkCapacity),
 // the decode path (lq <= 4) and the tiled path (several query and key blocks).
 // Tolerance: helpers.ts (rtol 1e-5 against max(|expected|, rms)).
+// bf16 K/V (a bf16 KV cache): every case again with K and V as bf16 bit patterns, plus odd head
+// dims, GQA, causal offsets and spare capacity (poisoned with NaN: rows >= lk must not be read);
+// native vs the reference, and bit for bit the native f32 call on the exactly widened K/V.
+import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AttentionParams } from "./deps.ts";
-import { referenceKernels as ref } from "./deps.ts";
+import { bf16ToF32, f32ToBf16ForTests, referenceKernels as ref } from "./deps.ts";
 import { assertClose, nativeLevels, randArray, rng } from "./helpers.ts";
 
 const levels = nativeLevels();
@@ -81,41 +85,122 @@ const cases: Case[] = [
   },
 ];
 
-for (const c of cases) {
-  test(c.name, () => {
-    const r = rng(c.name.length * 104729 + 17);
-    const p: AttentionParams = { ...c.p };
-    const batch = p.batch ?? 1;
-    const cap = p.lkCapacity ?? p.lk;
-    const q = randArray(r, batch * p.lq * p.heads * p.headDim, -(c.qScale ?? 1), c.qScale ?? 1);
-    const k = randArray(r, batch * cap * p.kvHeads * p.headDim);
-    const v = randArray(r, batch * cap * p.kvHeads * p.headDim);
-    if (c.withMask === "random") {
-      p.mask = randArray(r, p.lq * p.lk, -3, 1);
-      for (let i = 0; i < p.mask.length; i += 5) p.mask[i] = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < p.lq; i++) p.mask[i * p.lk] = 0; // every row keeps key 0
-    } else if (c.withMask === "qwen2") {
-      const n = p.lq / 2;
-      p.mask = new Float32Array(p.lq * p.lk).fill(FINFO_MIN);
-      for (let row = 0; row < p.lq; row++) {
-        for (let col = 0; col < p.lk; col++) {
-          const open = (row < n && col < n) || (row >= n && col < n) || (row >= n && col >= n && col <= row);
-          if (open) p.mask[row * p.lk + col] = 0;
-        }
+/** The inputs of a case (deterministic per case name). */
+function inputs(c: Case): { p: AttentionParams; q: Float32Array; k: Float32Array; v: Float32Array } {
+  const r = rng(c.name.length * 104729 + 17);
+  const p: AttentionParams = { ...c.p };
+  const batch = p.batch ?? 1;
+  const cap = p.lkCapacity ?? p.lk;
+  const q = randArray(r, batch * p.lq * p.heads * p.headDim, -(c.qScale ?? 1), c.qScale ?? 1);
+  const k = randArray(r, batch * cap * p.kvHeads * p.headDim);
+  const v = randArray(r, batch * cap * p.kvHeads * p.headDim);
+  if (c.withMask === "random") {
+    p.mask = randArray(r, p.lq * p.lk, -3, 1);
+    for (let i = 0; i < p.mask.length; i += 5) p.mask[i] = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < p.lq; i++) p.mask[i * p.lk] = 0; // every row keeps key 0
+  } else if (c.withMask === "qwen2") {
+    const n = p.lq / 2;
+    p.mask = new Float32Array(p.lq * p.lk).fill(FINFO_MIN);
+    for (let row = 0; row < p.lq; row++) {
+      for (let col = 0; col < p.lk; col++) {
+        const open = (row < n && col < n) || (row >= n && col < n) || (row >= n && col >= n && col <= row);
+        if (open) p.mask[row * p.lk + col] = 0;
       }
     }
-    if (c.rel) {
-      p.relPos = {
-        h: c.rel.h,
-        w: c.rel.w,
-        tableH: randArray(r, (2 * c.rel.h - 1) * p.headDim),
-        tableW: randArray(r, (2 * c.rel.w - 1) * p.headDim),
-      };
-    }
+  }
+  if (c.rel) {
+    p.relPos = {
+      h: c.rel.h,
+      w: c.rel.w,
+      tableH: randArray(r, (2 * c.rel.h - 1) * p.headDim),
+      tableW: randArray(r, (2 * c.rel.w - 1) * p.headDim),
+    };
+  }
+  return { p, q, k, v };
+}
+
+for (const c of cases) {
+  test(c.name, () => {
+    const { p, q, k, v } = inputs(c);
     const expected = ref.attention(q, k, v, p);
     for (const K of levels) assertClose(K.attention(q, k, v, p), expected, `${K.name} attention ${c.name}`, c.rtol);
   });
 }
+
+/** Rounds to bf16 bit patterns; rows at or above `lk` of each batch block (spare capacity) become NaN. */
+function toBf16(a: Float32Array, p: AttentionParams): Uint16Array {
+  const w = p.kvHeads * p.headDim;
+  const cap = p.lkCapacity ?? p.lk;
+  const u = new Uint16Array(a.length);
+  for (let i = 0; i < a.length; i++) u[i] = Math.floor(i / w) % cap >= p.lk ? 0x7fc0 : f32ToBf16ForTests(a[i]);
+  return u;
+}
+
+function widen(u: Uint16Array): Float32Array {
+  return Float32Array.from(u, (b) => bf16ToF32(b));
+}
+
+function assertSame(a: Float32Array, b: Float32Array, what: string): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} is ${a[i]}, expected exactly ${b[i]}`);
+  }
+}
+
+const bf16Cases: Case[] = [
+  ...cases,
+  {
+    name: "decode, odd head dim 13, GQA 3, spare capacity",
+    p: { lq: 1, lk: 70, heads: 6, kvHeads: 2, headDim: 13, scale: 13 ** -0.5, causalOffset: 69, lkCapacity: 97 },
+  },
+  {
+    name: "decode lq 3, head dim 33, batch 2, causal offset 40 of 45 keys, capacity 64",
+    p: { batch: 2, lq: 3, lk: 45, heads: 4, kvHeads: 1, headDim: 33, scale: 0.2, causalOffset: 40, lkCapacity: 64 },
+  },
+  {
+    name: "decode, head dim 128 (the LM's), 200 keys over several chunks, capacity 256",
+    p: { lq: 1, lk: 200, heads: 4, kvHeads: 4, headDim: 128, scale: 128 ** -0.5, causalOffset: 199, lkCapacity: 256 },
+  },
+  {
+    name: "decode, head dim 5 (tail only), single key",
+    p: { lq: 1, lk: 1, heads: 3, kvHeads: 1, headDim: 5, scale: 0.5, causalOffset: 0, lkCapacity: 8 },
+  },
+  {
+    name: "prefill over a cache: lq 37, causal offset 21, head dim 17, GQA 2, capacity 100",
+    p: { lq: 37, lk: 58, heads: 4, kvHeads: 2, headDim: 17, scale: 0.3, causalOffset: 21, lkCapacity: 100 },
+  },
+  {
+    name: "prefill from 0, 2 query and 3 key blocks, head dim 31, capacity 600",
+    p: { lq: 260, lk: 260, heads: 2, kvHeads: 1, headDim: 31, scale: 31 ** -0.5, causalOffset: 0, lkCapacity: 600 },
+  },
+];
+
+for (const c of bf16Cases) {
+  test(`bf16 K/V: ${c.name}`, () => {
+    const { p, q, k, v } = inputs(c);
+    const kb = toBf16(k, p);
+    const vb = toBf16(v, p);
+    const kw = widen(kb);
+    const vw = widen(vb);
+    const expected = ref.attention(q, kb, vb, p);
+    // The reference's bf16 path is its f32 path on the widened values.
+    assertSame(expected, ref.attention(q, kw, vw, p), `reference bf16 vs widened ${c.name}`);
+    for (const K of levels) {
+      const got = K.attention(q, kb, vb, p);
+      assertClose(got, expected, `${K.name} bf16 attention ${c.name}`, c.rtol);
+      assertSame(got, K.attention(q, kw, vw, p), `${K.name} bf16 vs f32 on the widened K/V, ${c.name}`);
+    }
+  });
+}
+
+test("bf16 K/V: k and v of different types are rejected", () => {
+  const p: AttentionParams = { lq: 1, lk: 2, heads: 1, kvHeads: 1, headDim: 4, scale: 0.5 };
+  const q = new Float32Array(4);
+  for (const K of [ref, ...levels]) {
+    assert.throws(() => K.attention(q, new Float32Array(8), new Uint16Array(8), p), TypeError, K.name);
+    assert.throws(() => K.attention(q, new Uint16Array(8), new Float32Array(8), p), TypeError, K.name);
+  }
+});
 
 test("decode over a KV cache equals the last rows of the full causal prefill", () => {
   const r = rng(99);

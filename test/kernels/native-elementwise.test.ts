@@ -1,8 +1,10 @@
-// Norms, activations, softmax and rope of the native kernels vs the reference, every ISA level.
+// Norms, activations, softmax, rope and bf16 rounding of the native kernels vs the reference, every
+// ISA level (roundBf16: bit for bit).
 // Tolerance: helpers.ts (rtol 1e-5 against max(|expected|, rms)) unless stated: gelu must match
 // to 1e-6 relative per element, without the rms floor, plus an absolute 1e-14: for x < -5 the
 // reference's 1 + erf(x/√2) cancels in f64 (absolute error ~1e-16 · |x|, like PyTorch's formula)
 // while the native kernels use erfc there; rope to 1e-6 (it repeats the reference's arithmetic).
+import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { referenceKernels as ref } from "./deps.ts";
 import { assertClose, nativeLevels, randArray, rng } from "./helpers.ts";
@@ -154,6 +156,47 @@ describe("rope", () => {
         const y = x.slice();
         K.rope(y, rows, heads, headDim, pos, theta);
         assertClose(y, expected, `${K.name} rope ${rows}x${heads}x${headDim} theta ${theta}`, 1e-6);
+      }
+    }
+  });
+});
+
+describe("roundBf16", () => {
+  test("bit for bit the reference rule: ties to even, NaN, infinities, subnormals, overflow; offsets and odd lengths", () => {
+    const r = rng(21);
+    const specials = [
+      0,
+      -0,
+      1,
+      -1,
+      1 + 2 ** -8,
+      1 + 3 * 2 ** -8,
+      -(1 + 2 ** -8),
+      1e-40,
+      -1e-45,
+      3.4e38,
+      -3.4e38,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      65504,
+      2 ** -126,
+    ];
+    for (const K of [ref, ...levels]) assert.equal(typeof K.roundBf16, "function", `${K.name} has roundBf16`);
+    const bits = new Uint32Array([0x7f800001, 0xffc00000, 0x7fbfffff, 0x3f808000, 0x3f818000, 0x7f7fffff]);
+    for (const n of [1, 7, 16, 33, 1280, 40000]) {
+      const x = randArray(r, n, -1e4, 1e4);
+      for (let i = 0; i < n; i += 3) x[i] = specials[i % specials.length];
+      const u = new Uint32Array(x.buffer);
+      for (let i = 1; i < n; i += 5) u[i] = bits[i % bits.length];
+      const offset = n % 5;
+      const expected = new Uint16Array(n + 9).fill(0xabcd);
+      ref.roundBf16?.(x, expected, offset);
+      for (const K of levels) {
+        const out = new Uint16Array(n + 9).fill(0xabcd);
+        K.roundBf16?.(x, out, offset);
+        assert.deepEqual(out, expected, `${K.name} roundBf16 n=${n}`);
+        assert.throws(() => K.roundBf16?.(x, new Uint16Array(n + 1), 2), RangeError);
       }
     }
   });

@@ -121,7 +121,17 @@ function shortSeq(lm2: LanguageModel, n: number, salt: number): Float32Array {
   return lm2.embed(Array.from({ length: n }, (_, i) => (i * 7919 + salt * 104729 + 13) % lm2.vocabSize));
 }
 
-function batchVsAlone(model: LanguageModel, b: number, steps: number): { worst: number; identical: boolean } {
+function argmax(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+function batchVsAlone(
+  model: LanguageModel,
+  b: number,
+  steps: number,
+): { worst: number; identical: boolean; tokensEqual: boolean } {
   const lens = Array.from({ length: b }, (_, i) => 3 + ((i * 5) % 11));
   const ids = (i: number, s: number) => (i * 31 + s * 977 + 7) % model.vocabSize;
   const batch = lens.map((n, i) => {
@@ -136,18 +146,21 @@ function batchVsAlone(model: LanguageModel, b: number, steps: number): { worst: 
   });
   let worst = 0;
   let identical = true;
+  let tokensEqual = true;
   for (let s = 0; s < steps; s++) {
     const out = model.decodeBatch(
       batch,
       lens.map((_, i) => ids(i, s)),
     );
     for (let i = 0; i < b; i++) {
-      const r = relDiff(out[i], model.decode(single[i], ids(i, s)));
+      const alone = model.decode(single[i], ids(i, s));
+      const r = relDiff(out[i], alone);
       worst = Math.max(worst, r.rel);
       identical &&= r.identical;
+      tokensEqual &&= argmax(out[i]) === argmax(alone);
     }
   }
-  return { worst, identical };
+  return { worst, identical, tokensEqual };
 }
 
 test("decodeBatch with the reference kernels is identical to decode (row-independent arithmetic)", () => {
@@ -173,4 +186,19 @@ test("decodeBatch rejects bad input without touching the states", () => {
   assert.throws(() => lm.decodeBatch([st], [lm.vocabSize]), RangeError);
   assert.equal(st.position, 3);
   for (const c of st.caches) assert.equal(c.length, 3);
+});
+
+test("bf16 and int8 precisions (bf16 KV caches): decodeBatch gives decode's logits and tokens per sequence", () => {
+  for (const precision of ["bf16", "int8"] as const) {
+    const model = LanguageModel.load({ ckpt, k: kernels, precision, role: "lm" }, loadConfig(MODEL).language);
+    assert.equal(model.kvDtype, "bf16");
+    for (const b of [1, 5]) {
+      const r = batchVsAlone(model, b, 3);
+      console.log(
+        `${precision} B = ${b} (${kernels.name}): worst relative ${r.worst.toExponential(2)}, identical ${r.identical}, tokens equal ${r.tokensEqual}`,
+      );
+      assert.ok(r.tokensEqual, `${precision} B = ${b}: a batched greedy token differs`);
+      assert.ok(r.worst <= REL_TOL, `${precision} B = ${b}: relative difference ${r.worst}`);
+    }
+  }
 });

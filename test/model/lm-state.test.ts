@@ -131,3 +131,35 @@ test("bad inputs are rejected", () => {
   assert.throws(() => lm.decode(state, lm.vocabSize), RangeError);
   assert.equal(state.position, 0);
 });
+
+test("KV caches follow the precision: f32 keeps f32 (as before), bf16 and int8 store bf16; chunked = one prefill", async () => {
+  for (const c of lm.newState().caches) assert.ok(c.k instanceof Float32Array && c.dtype === "f32");
+  const cfg = loadConfig(MODEL).language;
+  const k = await testKernels();
+  for (const precision of ["bf16", "int8"] as const) {
+    const m = LanguageModel.load({ ckpt, k, precision, role: "lm" }, cfg);
+    const n = 40;
+    const ids = Array.from({ length: n }, (_, i) => (i * 7919 + 13) % m.vocabSize);
+    const x = m.embed(ids);
+    const h = m.hiddenSize;
+    const whole = m.newState(8);
+    for (const c of whole.caches) assert.ok(c.k instanceof Uint16Array && c.v instanceof Uint16Array);
+    const ref = m.prefill(whole, x, n);
+    for (const c of whole.caches) assert.equal(c.bytes, 2 * c.capacity * c.width * 2);
+    // Prefill of 30 rows then decode continues the bf16 caches: the same logits up to bf16 noise
+    // (the f32 test above allows 1e-4; here the prefill's GEMM and tiled attention round differently
+    // from decode's GEMV and decode attention, and a flipped bf16 rounding of an activation moves the
+    // logits by ~1e-3 of their range, e.g. on AVX2). A cache appended at the wrong rows moves them by O(1).
+    const stepwise = m.newState();
+    m.prefill(stepwise, x.slice(0, 30 * h), 30);
+    let logits: Float32Array = new Float32Array(0);
+    for (let i = 30; i < n; i++) logits = m.decode(stepwise, ids[i]);
+    const range = ref.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
+    assert.ok(
+      maxDiff(logits, ref) < 1e-2 * range,
+      `${precision}: decode differs by ${maxDiff(logits, ref)} (range ${range})`,
+    );
+    // An f32 state can still be asked for explicitly.
+    for (const c of m.newState(4, "f32").caches) assert.ok(c.k instanceof Float32Array);
+  }
+});
