@@ -86,20 +86,7 @@ export class SelfAttention {
     let out: Float32Array;
     if (input.rowCaches) {
       out = this.attendRows(q, kk, v, m, input.rowCaches, scale);
-    } else if (input.cache && input.cache.length === 0 && m > 1) {
-      // Prefill into an empty cache: attend over this call's own f32 k/v (the prefill attention is
-      // compute-bound; a bf16 cache would only add conversions), then keep them in the cache.
-      input.cache.append(kk, v, m);
-      out = this.k.attention(q, kk, v, {
-        lq: m,
-        lk: m,
-        heads,
-        kvHeads,
-        headDim: d,
-        scale,
-        causalOffset: input.causal ? 0 : undefined,
-      });
-    } else if (input.cache) {
+    } else if (input.cache && (input.cache.length > 0 || m === 1)) {
       const cache = input.cache;
       const before = cache.length;
       cache.append(kk, v, m);
@@ -114,6 +101,10 @@ export class SelfAttention {
         causalOffset: input.causal ? before : undefined,
       });
     } else {
+      // No cache, or a prefill into an empty one: attend over this call's own f32 k/v (the prefill
+      // attention is compute-bound; reading a bf16 cache back would only add conversions), then
+      // keep them in the cache.
+      input.cache?.append(kk, v, m);
       out = this.k.attention(q, kk, v, {
         lq: m,
         lk: m,
