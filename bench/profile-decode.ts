@@ -6,31 +6,15 @@
  *
  *   node --import tsx bench/profile-decode.ts --model /tmp/full-v2 [--precision bf16|int8] [--ctx 1131] [--steps 12]
  */
-import { openCheckpoint } from "../src/checkpoint/safetensors.ts";
-import { loadConfig } from "../src/config/config.ts";
-import { createNativeKernels } from "../src/kernels/native.ts";
 import type { Kernels, Precision, Weight } from "../src/kernels/types.ts";
-import { LanguageModel } from "../src/model/language-model.ts";
+import { loadLanguageModel, options } from "./lm-setup.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
+const opt = options(process.argv.slice(2));
 const dir = opt("model", "/tmp/full-v2");
 const precision = opt("precision", "bf16") as Precision;
 const ctx = Number(opt("ctx", "1131"));
 const steps = Number(opt("steps", "12"));
-
-const k = createNativeKernels();
-const cfg = loadConfig(dir);
-const ckpt = openCheckpoint(dir);
-let lm: LanguageModel;
-try {
-  lm = LanguageModel.load({ ckpt, k, precision, role: "lm" }, cfg.language);
-} finally {
-  ckpt.close();
-}
+const { k, lm, cfg } = loadLanguageModel(dir, precision);
 
 // Names of the weights, by identity.
 const names = new Map<unknown, string>();

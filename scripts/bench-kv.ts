@@ -9,32 +9,17 @@
  *
  *   node --import tsx scripts/bench-kv.ts --model /tmp/full-v2 [--precision bf16|int8] [--ctx 1131] [--steps 24]
  */
-import { openCheckpoint } from "../src/checkpoint/safetensors.ts";
-import { loadConfig } from "../src/config/config.ts";
-import { createNativeKernels } from "../src/kernels/native.ts";
+
+import { loadLanguageModel, options } from "../bench/lm-setup.ts";
 import type { AttentionParams, KvArray, Precision } from "../src/kernels/types.ts";
 import type { KvDtype } from "../src/model/blocks/kv-cache.ts";
-import { LanguageModel } from "../src/model/language-model.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : def;
-};
+const opt = options(process.argv.slice(2));
 const dir = opt("model", "/tmp/full-v2");
 const precision = opt("precision", "bf16") as Precision;
 const ctx = Number(opt("ctx", "1131"));
 const steps = Number(opt("steps", "24"));
-
-const k = createNativeKernels();
-const cfg = loadConfig(dir);
-const ckpt = openCheckpoint(dir);
-let lm: LanguageModel;
-try {
-  lm = LanguageModel.load({ ckpt, k, precision, role: "lm" }, cfg.language);
-} finally {
-  ckpt.close();
-}
+const { k, lm } = loadLanguageModel(dir, precision);
 
 // Time the attention kernel alone (per step), and count the K/V bytes it reads.
 let attnMs = 0;
