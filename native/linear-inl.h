@@ -8,14 +8,17 @@
 //   up to R rows of x it keeps R x 4 vector accumulators along k, W widened as it is loaded
 //   (for bf16 with M >= 8 the 4 rows are first widened into a small per-thread scratch so they
 //   are widened once, not once per group of x rows), then sums the lanes.
-// - M > 16 (prefill, vision): blocked GEMM. The output is cut into tiles of MC rows x a chunk of
-//   NR-wide W panels (NCB = 512 W rows at most per round). For every KC-slice of k a tile packs
-//   its x rows into k-major micro-panels of MR rows (kept in L2) and runs the MR x NR register
-//   micro-kernel (gemm-inl.h) against k-major micro-panels of widened W (a KC x NR micro-panel
-//   stays in L1 while the x panels stream past), writing the first slice and adding the others;
-//   the bias comes last. With more than two row tiles the W block (K x 512, f32) is packed once
-//   by all threads into one shared buffer; otherwise each tile packs its own W panels slice by
-//   slice (no redundancy then, and the panels are used while still in cache).
+// - M > 16 (prefill, vision): blocked GEMM. The output is cut into row tiles of equal size (at
+//   most MC rows, a multiple of MR) x a chunk of NR-wide W panels. For every KC-slice of k a tile
+//   runs the MR x NR register micro-kernel (gemm-inl.h) against k-major micro-panels of widened W
+//   (a KC x NR micro-panel stays in L1 while the x rows stream past), writing the first slice and
+//   adding the others; the bias comes last. x is read in place, MR rows at a time (a partial last
+//   panel overlaps the previous one and writes only its own rows), unless its row stride is a
+//   multiple of 4 KiB: then the tile packs its x rows into k-major micro-panels of MR rows first.
+//   With more than two row tiles the W block (K x 512 rows, f32) is packed once by all threads
+//   into one shared buffer; otherwise each task packs its own few W panels slice by slice over
+//   all of N (no redundancy, the panels are used while still in cache, and the small tasks
+//   balance the two threads). W panels are packed by 16 x 16 in-register transposes on AVX-512.
 #include "gemm-inl.h"
 
 namespace dsocr {
@@ -128,13 +131,15 @@ void linear_small(const float* x, size_t M, const S* w, size_t N, size_t K, cons
 template <class S>
 void linear_gemm(const float* x, size_t M, const S* w, size_t N, size_t K, const float* bias, float* y) {
   const size_t th = static_cast<size_t>(pool::threads());
-  const size_t ncb = std::min(round_up(N, NR), NCB);
   const size_t nks = ceil_div(K, KC);
   // Shared packing: the packed W block (all of k, up to NCB rows) lives in the calling thread's
   // scratch; slice s (k from s*KC) starts at s * KC * npan * NR. With one or two row tiles each
   // task packs its own W panels instead (same arithmetic, less memory traffic).
   const size_t mt = ceil_div(M, MC);
+  const size_t mc = round_up(ceil_div(M, mt), MR);  // equal row tiles (a multiple of MR each)
   const bool shared = mt > 2;
+  const size_t ncb = shared ? std::min(round_up(N, NR), NCB) : round_up(N, NR);
+  const bool direct = (K * sizeof(float)) % 4096 != 0;
   float* wp = shared ? pool::scratch_as<float>(7, K * ncb) : nullptr;
   for (size_t jc = 0; jc < N; jc += ncb) {
     const size_t nb = std::min(ncb, N - jc), npan = ceil_div(nb, NR);
@@ -148,23 +153,41 @@ void linear_gemm(const float* x, size_t M, const S* w, size_t N, size_t K, const
       });
     }
     // Output tiles: MC rows x a chunk of W panels; enough of them to keep every thread busy.
-    const size_t pan_per = ceil_div(npan, std::min(npan, ceil_div(3 * th, mt)));
+    // Without shared packing (one or two row tiles) the chunks are small (4-8 per thread)
+    // so that the dynamic schedule balances them.
+    const size_t pan_per = shared ? ceil_div(npan, std::min(npan, ceil_div(3 * th, mt)))
+                                  : std::max<size_t>(1, npan * mt / ((direct ? 8 : 4) * th));
     const size_t nch = ceil_div(npan, pan_per);
     pool::parallel_for(mt * nch, [&](size_t t) {
       const size_t mi = t / nch, cj = t % nch;
-      const size_t m0 = mi * MC, mcur = std::min(MC, M - m0), mpan = ceil_div(mcur, MR);
+      const size_t m0 = mi * mc, mcur = std::min(mc, M - m0), mpan = ceil_div(mcur, MR);
       const size_t j0 = cj * pan_per, j1 = std::min(npan, j0 + pan_per);
+      // Full MR-row panels of x are read in place (ukernel_rows) unless the row stride is a
+      // multiple of 4 KiB (all rows in one L1 set). A partial last panel is then the last MR rows
+      // of the tile, overlapping the previous panel, writing only its own rows; otherwise packed.
+      const size_t mfull = direct ? mcur / MR : 0;
+      const bool tail_ov = direct && mcur >= MR && mfull * MR < mcur;
+      const size_t mpk = tail_ov ? mpan : mfull;  // packed panels: [mpk, mpan)
       float* xp = pool::scratch_as<float>(1, KC * mpan * MR);
       float* wt = shared ? nullptr : pool::scratch_as<float>(0, KC * (j1 - j0) * NR);
       for (size_t pc = 0; pc < K; pc += KC) {
         const size_t kc = std::min(KC, K - pc);
-        pack_panels<MR>(x + m0 * K, K, mcur, pc, kc, xp);
+        if (mpk < mpan) pack_panels<MR>(x + (m0 + mfull * MR) * K, K, mcur - mfull * MR, pc, kc, xp + mfull * kc * MR);
         const float* ws = shared ? wp + pc * npan * NR : wt;
         const size_t pan0 = shared ? 0 : j0;  // panel jr is at ws + (jr - pan0) * kc * NR
         if (!shared) pack_panels<NR>(w + (jc + j0 * NR) * K, K, std::min(nb - j0 * NR, (j1 - j0) * NR), pc, kc, wt);
         for (size_t jr = j0; jr < j1; ++jr) {
           const int nv = static_cast<int>(std::min<size_t>(NR, nb - jr * NR));
-          for (size_t ir = 0; ir < mpan; ++ir) {
+          for (size_t ir = 0; ir < mfull; ++ir) {
+            ukernel_rows(static_cast<int>(kc), x + (m0 + ir * MR) * K + pc, K, ws + (jr - pan0) * kc * NR, NR,
+                         y + (m0 + ir * MR) * N + jc + jr * NR, N, nv, pc > 0, 0);
+          }
+          if (tail_ov) {
+            const size_t r0 = m0 + mcur - MR;
+            ukernel_rows(static_cast<int>(kc), x + r0 * K + pc, K, ws + (jr - pan0) * kc * NR, NR,
+                         y + r0 * N + jc + jr * NR, N, nv, pc > 0, static_cast<int>(mfull * MR + MR - mcur));
+          }
+          for (size_t ir = mpk; ir < mpan; ++ir) {
             const int mv = static_cast<int>(std::min<size_t>(MR, mcur - ir * MR));
             ukernel(static_cast<int>(kc), xp + ir * kc * MR, MR, ws + (jr - pan0) * kc * NR, NR,
                     y + (m0 + ir * MR) * N + jc + jr * NR, N, mv, nv, pc > 0);

@@ -68,6 +68,7 @@ struct VScalar {
   using T = float;
   static constexpr int W = 1;
   static constexpr int MR = 4;   // GEMM micro-tile rows
+  static constexpr bool TR16 = false;
   static constexpr int NRV = 4;  // GEMM micro-tile vectors per row (NR = 4 floats)
   static DSOCR_INLINE T zero() { return 0.f; }
   static DSOCR_INLINE T set1(float v) { return v; }
@@ -113,6 +114,7 @@ struct VAvx2 {
   using T = __m256;
   static constexpr int W = 8;
   static constexpr int MR = 6;
+  static constexpr bool TR16 = false;
   static constexpr int NRV = 2;  // 6 x 16 micro-tile: 12 accumulators
   static DSOCR_INLINE T zero() { return _mm256_setzero_ps(); }
   static DSOCR_INLINE T set1(float v) { return _mm256_set1_ps(v); }
@@ -195,6 +197,32 @@ struct VAvx512 {
   static constexpr int W = 16;
   static constexpr int MR = 12;
   static constexpr int NRV = 2;  // 12 x 32 micro-tile: 24 accumulators
+  static constexpr bool TR16 = true;  // has transpose16
+  // In-register 16 x 16 transpose: r[i][j] becomes r[j][i] (exact, data movement only).
+  static DSOCR_INLINE void transpose16(T* r) {
+    T t[16], u[16];
+    for (int i = 0; i < 8; ++i) {  // per 128-bit lane: a0 b0 a1 b1 / a2 b2 a3 b3
+      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; ++g) {  // u[4g + c], lane L: rows 4g..4g+3 of column 4L + c
+      const __m512d t0 = _mm512_castps_pd(t[4 * g]), t1 = _mm512_castps_pd(t[4 * g + 1]);
+      const __m512d t2 = _mm512_castps_pd(t[4 * g + 2]), t3 = _mm512_castps_pd(t[4 * g + 3]);
+      u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+      u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+      u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+      u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    for (int c = 0; c < 4; ++c) {  // gather lane L of u[c], u[4+c], u[8+c], u[12+c] into r[4L + c]
+      const T v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);
+      const T w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+      const T w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+      r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+      r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xdd);
+      r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+      r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xdd);
+    }
+  }
   static DSOCR_INLINE T zero() { return _mm512_setzero_ps(); }
   static DSOCR_INLINE T set1(float v) { return _mm512_set1_ps(v); }
   static DSOCR_INLINE T load(const float* p) { return _mm512_loadu_ps(p); }

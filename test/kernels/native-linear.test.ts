@@ -39,6 +39,7 @@ describe("linear", () => {
       [400, 300, 300],
       [17, 515, 77],
       [250, 64, 2304 / 8],
+      [107, 1024, 70], // row stride a multiple of 4 KiB: x is packed, not read in place
     ]) {
       for (const dtype of ["bf16", "f32"] as const) {
         const w = randWeight(r, dtype, n, k);
