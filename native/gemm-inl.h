@@ -95,7 +95,9 @@ __attribute__((noinline, unused)) void ukernel_rows(int kc, const float* a, size
     for (int j = 0; j < NRV; ++j) bv[j] = V::load(b + j * VW);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const float* ar = i < 3 ? a + i * lda : i < 6 ? a3 + (i - 3) * lda : i < 9 ? a6 + (i - 6) * lda : a9 + (i - 9) * lda;
+      // rows from four base pointers (fewer live registers than one pointer per row)
+      const float* ar =
+          i < 3 ? a + i * lda : i < 6 ? a3 + (i - 3) * lda : i < 9 ? a6 + (i - 6) * lda : a9 + (i - 9) * lda;
       VT av = V::set1(ar[k]);
 #pragma GCC unroll 4
       for (int j = 0; j < NRV; ++j) r[i][j] = V::fma(av, bv[j], r[i][j]);

@@ -18,7 +18,8 @@
 //   With more than two row tiles the W block (K x 512 rows, f32) is packed once by all threads
 //   into one shared buffer; otherwise each task packs its own few W panels slice by slice over
 //   all of N (no redundancy, the panels are used while still in cache, and the small tasks
-//   balance the two threads). W panels are packed by 16 x 16 in-register transposes on AVX-512.
+//   balance the two threads); when the tile's x rows fit in L2 such a task even takes one panel
+//   through all k slices before the next (its output block stays in cache). W panels are packed by 16 x 16 in-register transposes on AVX-512.
 #include "gemm-inl.h"
 
 namespace dsocr {
@@ -169,28 +170,36 @@ void linear_gemm(const float* x, size_t M, const S* w, size_t N, size_t K, const
       const bool tail_ov = direct && mcur >= MR && mfull * MR < mcur;
       const size_t mpk = tail_ov ? mpan : mfull;  // packed panels: [mpk, mpan)
       float* xp = pool::scratch_as<float>(1, KC * mpan * MR);
-      float* wt = shared ? nullptr : pool::scratch_as<float>(0, KC * (j1 - j0) * NR);
-      for (size_t pc = 0; pc < K; pc += KC) {
-        const size_t kc = std::min(KC, K - pc);
-        if (mpk < mpan) pack_panels<MR>(x + (m0 + mfull * MR) * K, K, mcur - mfull * MR, pc, kc, xp + mfull * kc * MR);
-        const float* ws = shared ? wp + pc * npan * NR : wt;
-        const size_t pan0 = shared ? 0 : j0;  // panel jr is at ws + (jr - pan0) * kc * NR
-        if (!shared) pack_panels<NR>(w + (jc + j0 * NR) * K, K, std::min(nb - j0 * NR, (j1 - j0) * NR), pc, kc, wt);
-        for (size_t jr = j0; jr < j1; ++jr) {
-          const int nv = static_cast<int>(std::min<size_t>(NR, nb - jr * NR));
-          for (size_t ir = 0; ir < mfull; ++ir) {
-            ukernel_rows(static_cast<int>(kc), x + (m0 + ir * MR) * K + pc, K, ws + (jr - pan0) * kc * NR, NR,
-                         y + (m0 + ir * MR) * N + jc + jr * NR, N, nv, pc > 0, 0);
-          }
-          if (tail_ov) {
-            const size_t r0 = m0 + mcur - MR;
-            ukernel_rows(static_cast<int>(kc), x + r0 * K + pc, K, ws + (jr - pan0) * kc * NR, NR,
-                         y + r0 * N + jc + jr * NR, N, nv, pc > 0, static_cast<int>(mfull * MR + MR - mcur));
-          }
-          for (size_t ir = mpk; ir < mpan; ++ir) {
-            const int mv = static_cast<int>(std::min<size_t>(MR, mcur - ir * MR));
-            ukernel(static_cast<int>(kc), xp + ir * kc * MR, MR, ws + (jr - pan0) * kc * NR, NR,
-                    y + (m0 + ir * MR) * N + jc + jr * NR, N, mv, nv, pc > 0);
+      // Panels one at a time, all k slices each (its output block stays in cache), when x is
+      // read in place and the tile's x rows fit in L2; otherwise all panels per k slice.
+      const bool col_outer = !shared && mpk == mpan && mcur * K <= (size_t{3} << 16);
+      const size_t jstep = col_outer ? 1 : j1 - j0;
+      float* wt = shared ? nullptr : pool::scratch_as<float>(0, KC * jstep * NR);
+      for (size_t jb = j0; jb < j1; jb += jstep) {
+        const size_t je = std::min(j1, jb + jstep);
+        for (size_t pc = 0; pc < K; pc += KC) {
+          const size_t kc = std::min(KC, K - pc);
+          if (mpk < mpan)
+            pack_panels<MR>(x + (m0 + mfull * MR) * K, K, mcur - mfull * MR, pc, kc, xp + mfull * kc * MR);
+          const float* ws = shared ? wp + pc * npan * NR : wt;
+          const size_t pan0 = shared ? 0 : jb;  // panel jr is at ws + (jr - pan0) * kc * NR
+          if (!shared) pack_panels<NR>(w + (jc + jb * NR) * K, K, std::min(nb - jb * NR, (je - jb) * NR), pc, kc, wt);
+          for (size_t jr = jb; jr < je; ++jr) {
+            const int nv = static_cast<int>(std::min<size_t>(NR, nb - jr * NR));
+            for (size_t ir = 0; ir < mfull; ++ir) {
+              ukernel_rows(static_cast<int>(kc), x + (m0 + ir * MR) * K + pc, K, ws + (jr - pan0) * kc * NR, NR,
+                           y + (m0 + ir * MR) * N + jc + jr * NR, N, nv, pc > 0, 0);
+            }
+            if (tail_ov) {
+              const size_t r0 = m0 + mcur - MR;
+              ukernel_rows(static_cast<int>(kc), x + r0 * K + pc, K, ws + (jr - pan0) * kc * NR, NR,
+                           y + r0 * N + jc + jr * NR, N, nv, pc > 0, static_cast<int>(mfull * MR + MR - mcur));
+            }
+            for (size_t ir = mpk; ir < mpan; ++ir) {
+              const int mv = static_cast<int>(std::min<size_t>(MR, mcur - ir * MR));
+              ukernel(static_cast<int>(kc), xp + ir * kc * MR, MR, ws + (jr - pan0) * kc * NR, NR,
+                      y + (m0 + ir * MR) * N + jc + jr * NR, N, mv, nv, pc > 0);
+            }
           }
         }
       }
