@@ -10,7 +10,7 @@
  * await ocr.close();
  * ```
  */
-export { DeepSeekOCR, pageOptions } from "./api/deepseek-ocr.ts";
+export { DeepSeekOCR } from "./api/deepseek-ocr.ts";
 export { TokenStream } from "./api/token-stream.ts";
 export type {
   DocumentOptions,
@@ -23,4 +23,5 @@ export type {
   Usage,
 } from "./api/types.ts";
 export type { Box } from "./pipeline/grounding.ts";
+export { pageOptions } from "./pipeline/options.ts";
 export type { RgbImage } from "./preprocess/image.ts";

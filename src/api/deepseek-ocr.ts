@@ -9,31 +9,14 @@
  */
 import { DEFAULT_MODEL } from "../hub/cache.ts";
 import { defaultPrecision } from "../kernels/index.ts";
-import { openPdf } from "../pdf/document.ts";
 import { OcrEngine } from "../pipeline/engine.ts";
-import { openInput, type PageSource } from "../pipeline/inputs.ts";
-import { DEFAULT_DPI, DEFAULT_PAGE_OPTIONS, type PageOptions } from "../pipeline/options.ts";
+import { openInput } from "../pipeline/inputs.ts";
+import { DEFAULT_DPI, pageOptions } from "../pipeline/options.ts";
 import { PageQueue } from "../pipeline/page-queue.ts";
-import { decodeImage } from "../preprocess/decode.ts";
 import type { RgbImage } from "../preprocess/image.ts";
-import { extractResult, isPdfBytes, toRgbImage } from "./result.ts";
+import { extractResult, toRgbImage } from "./result.ts";
 import { TokenStream } from "./token-stream.ts";
 import type { DocumentOptions, ExtractOptions, ExtractResult, ImageInput, LoadOptions, PageExtract } from "./types.ts";
-
-/** Translates library options into the engine's page options (defaults of the official PDF script). */
-export function pageOptions(o: ExtractOptions = {}): PageOptions {
-  const d = DEFAULT_PAGE_OPTIONS;
-  return {
-    prompt: o.prompt ?? d.prompt,
-    maxTiles: o.maxTiles ?? d.maxTiles,
-    maxTokens: o.maxTokens ?? d.maxTokens,
-    ngram: { size: o.ngramSize ?? d.ngram.size, window: o.ngramWindow ?? d.ngram.window },
-    sampling:
-      o.temperature && o.temperature > 0
-        ? { temperature: o.temperature, topP: o.topP ?? 1, seed: o.seed ?? 0 }
-        : undefined,
-  };
-}
 
 /** A loaded DeepSeek-OCR 2 model. Create with {@link DeepSeekOCR.load}; free with {@link close}. */
 export class DeepSeekOCR {
@@ -113,31 +96,7 @@ export class DeepSeekOCR {
   ): AsyncGenerator<PageExtract> {
     this.checkOpen();
     const dpi = options.dpi ?? DEFAULT_DPI;
-    let src: PageSource | undefined;
-    if (typeof input === "string") src = await openInput(input, dpi);
-    else if (input instanceof Uint8Array) {
-      if (isPdfBytes(input)) {
-        const doc = await openPdf(input);
-        src = {
-          path: "<bytes>",
-          kind: "pdf",
-          format: "pdf",
-          pageCount: doc.pageCount,
-          page: (i) => doc.renderPage(i, { dpi }),
-          close: () => doc.close(),
-        };
-      } else {
-        const bytes = input;
-        src = {
-          path: "<bytes>",
-          kind: "image",
-          format: "image",
-          pageCount: 1,
-          page: (i) => decodeImage(bytes, { page: i }),
-          close() {},
-        };
-      }
-    }
+    const src = typeof input === "string" || input instanceof Uint8Array ? await openInput(input, dpi) : undefined;
     const wanted = options.pages ? new Set(options.pages) : null;
     const pending: { page: number; result: Promise<ExtractResult> }[] = [];
     const limit = this.queue.concurrency;

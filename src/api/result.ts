@@ -1,15 +1,12 @@
 /** Conversions at the edge of the library API: inputs to RGB pixels, engine results to {@link ExtractResult}. */
+
+import { blockRecords } from "../pipeline/document.ts";
 import type { PageResult } from "../pipeline/engine.ts";
-import { parseGrounding, toPixels } from "../pipeline/grounding.ts";
+import { isPdfBytes } from "../pipeline/inputs.ts";
 import { cleanMarkdown } from "../pipeline/markdown.ts";
 import { decodeImage } from "../preprocess/decode.ts";
 import type { RgbImage } from "../preprocess/image.ts";
 import type { ExtractResult, ImageInput, ResultBlock } from "./types.ts";
-
-/** True when bytes start (within the first 1 KiB) with the `%PDF-` signature. */
-export function isPdfBytes(b: Uint8Array): boolean {
-  return Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, 1024)).includes("%PDF-");
-}
 
 /**
  * Decodes an {@link ImageInput} to RGB (EXIF orientation applied; first page/frame).
@@ -33,12 +30,7 @@ export async function toRgbImage(input: ImageInput): Promise<RgbImage> {
 
 /** The layout blocks of a page's raw output, boxes on the 0..999 scale and in pixels (spec 9.1). */
 export function resultBlocks(raw: string, width: number, height: number): ResultBlock[] {
-  return parseGrounding(raw).blocks.map((b) => ({
-    label: b.label,
-    text: b.text.trim(),
-    boxes: b.boxes.map((x) => [...x] as typeof x),
-    boxesPx: b.boxes.map((x) => toPixels(x, width, height)),
-  }));
+  return blockRecords(raw, width, height).map(({ boxes_px, ...b }) => ({ ...b, boxesPx: boxes_px }));
 }
 
 /** The library's view of an engine result. */

@@ -4,6 +4,7 @@
  */
 import type { Precision } from "../kernels/types.ts";
 import type { Box } from "../pipeline/grounding.ts";
+import type { PageFlags } from "../pipeline/options.ts";
 import type { RgbImage } from "../preprocess/image.ts";
 
 /**
@@ -29,24 +30,8 @@ export interface LoadOptions {
   revision?: string;
 }
 
-/** Options of one page (defaults: the official PDF script, spec 8.2 and 9.2). */
-export interface ExtractOptions {
-  /** `document` (default), `free`, `figure`, `describe`, `locate:<text>`, or custom text with `<image>`. */
-  prompt?: string;
-  /** 0 = global 1024-px view only; 2..6 = up to that many 768-px tiles (default 6). */
-  maxTiles?: number;
-  /** Most generated tokens (default 8192). */
-  maxTokens?: number;
-  /** n-gram repetition guard length, 0 = off (default 20). */
-  ngramSize?: number;
-  /** Guard window in generated ids, or `all` ids including the prompt (default 50). */
-  ngramWindow?: number | "all";
-  /** Sample with this temperature (default: greedy). */
-  temperature?: number;
-  /** Nucleus mass with `temperature` (default 1). */
-  topP?: number;
-  /** Sampling seed (default 0). */
-  seed?: number;
+/** Options of one page (defaults: the official PDF script, spec 8.2 and 9.2; fields in {@link PageFlags}). */
+export interface ExtractOptions extends PageFlags {
   /** Aborts the page: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Called with each generated token id and the text it completes (may be ""). */

@@ -17,7 +17,7 @@ import { OcrEngine } from "../pipeline/engine.ts";
 import { expandInputs } from "../pipeline/expand-inputs.ts";
 import { settingsHash } from "../pipeline/hashes.ts";
 import { runJob } from "../pipeline/job.ts";
-import type { PageOptions } from "../pipeline/options.ts";
+import { pageOptions } from "../pipeline/options.ts";
 import { PageQueue } from "../pipeline/page-queue.ts";
 import { type PageRange, parsePageRange } from "../pipeline/page-range.ts";
 import { downloadDisplay } from "./download.ts";
@@ -98,16 +98,7 @@ export async function runCli(args: string[], opts: CliOptions): Promise<number> 
     log(`dsocr: cannot load model: ${errorLine(e)}`);
     return EXIT.usage;
   }
-  const page: PageOptions = {
-    prompt: opts.prompt,
-    maxTiles: opts.maxTiles,
-    maxTokens: opts.maxTokens,
-    ngram: { size: opts.ngramSize, window: opts.ngramWindow },
-    sampling:
-      opts.temperature && opts.temperature > 0
-        ? { temperature: opts.temperature, topP: opts.topP, seed: opts.seed }
-        : undefined,
-  };
+  const page = pageOptions(opts);
   // What changes the output (a resumed page must have been made with the same).
   const outputSettings = {
     model: resolve(modelDir),

@@ -120,6 +120,19 @@ export interface PageRecordOptions {
 const round3 = (s: number) => Math.round(s * 1000) / 1000;
 
 /**
+ * The layout blocks of a page's raw output (spec 9.1): label, trimmed text, boxes on the 0..999
+ * scale and in pixels of the `width` x `height` page (`int(x / 999 * W)`).
+ */
+export function blockRecords(raw: string, width: number, height: number): BlockRecord[] {
+  return parseGrounding(raw).blocks.map((b) => ({
+    label: b.label,
+    text: b.text.trim(),
+    boxes: b.boxes.map((x): Box => [...x]),
+    boxes_px: b.boxes.map((x) => toPixels(x, width, height)),
+  }));
+}
+
+/**
  * Turns an engine result into the page record of the JSON output.
  *
  * @param page 1-based page number.
@@ -129,12 +142,7 @@ const round3 = (s: number) => Math.round(s * 1000) / 1000;
  */
 export function pageRecord(page: number, r: PageResult, opts: PageRecordOptions = {}): PageRecord {
   const { width, height } = r.image;
-  const blocks = parseGrounding(r.raw).blocks.map((b) => ({
-    label: b.label,
-    text: b.text.trim(),
-    boxes: b.boxes.map((x): Box => [...x]),
-    boxes_px: b.boxes.map((x) => toPixels(x, width, height)),
-  }));
+  const blocks = blockRecords(r.raw, width, height);
   const images = [...(opts.images ?? [])].sort((a, b) => a.boxIndex - b.boxIndex);
   const links = new Map(images.map((im) => [im.boxIndex, markdownLinkTarget(im.path)]));
   const t = r.timings;

@@ -72,14 +72,20 @@ export class InputReadError extends Error {
   }
 }
 
-async function looksLikePdf(path: string): Promise<boolean> {
+/** True when bytes start (within the first 1 KiB) with the `%PDF-` signature. */
+export function isPdfBytes(b: Uint8Array): boolean {
+  return Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, 1024)).includes("%PDF-");
+}
+
+async function looksLikePdf(path: string | Uint8Array): Promise<boolean> {
+  if (typeof path !== "string") return isPdfBytes(path);
   if (extname(path).toLowerCase() === ".pdf") return true;
   try {
     const fh = await open(path, "r");
     try {
       const head = Buffer.alloc(1024);
       const { bytesRead } = await fh.read(head, 0, head.length, 0);
-      return head.subarray(0, bytesRead).includes("%PDF-");
+      return isPdfBytes(head.subarray(0, bytesRead));
     } finally {
       await fh.close();
     }
@@ -93,7 +99,7 @@ async function looksLikePdf(path: string): Promise<boolean> {
  * everything else as an image (format found from the bytes, not the name). Reads the page count;
  * renders / decodes nothing until {@link PageSource.page} is called.
  *
- * @param path - the input file
+ * @param input - the input file, or its bytes (then named `<bytes>` in errors)
  * @param dpi - PDF render resolution in dots per inch (images are used at their own size)
  * @param opts - PDF password, pixel limit
  * @returns the page source; call `close()` when done
@@ -101,9 +107,14 @@ async function looksLikePdf(path: string): Promise<boolean> {
  *   password required, no pages, ...), ImageDecodeError (empty, unsupported format, corrupt header,
  *   too large); each message is one line naming the file
  */
-export async function openInput(path: string, dpi: number, opts: OpenInputOptions = {}): Promise<PageSource> {
-  if (await looksLikePdf(path)) {
-    const doc = await openPdf(path, opts.password === undefined ? {} : { password: opts.password });
+export async function openInput(
+  input: string | Uint8Array,
+  dpi: number,
+  opts: OpenInputOptions = {},
+): Promise<PageSource> {
+  const path = typeof input === "string" ? input : "<bytes>";
+  if (await looksLikePdf(input)) {
+    const doc = await openPdf(input, opts.password === undefined ? {} : { password: opts.password });
     const render = opts.maxPixels === undefined ? { dpi } : { dpi, maxPixels: opts.maxPixels };
     return {
       path,
@@ -115,7 +126,7 @@ export async function openInput(path: string, dpi: number, opts: OpenInputOption
     };
   }
   const limits = opts.maxPixels === undefined ? {} : { maxPixels: opts.maxPixels };
-  const probe = await probeImage(path, limits);
+  const probe = await probeImage(input, limits);
   const pageCount = probe.format === "tiff" ? probe.frames : 1;
   return {
     path,
@@ -126,7 +137,7 @@ export async function openInput(path: string, dpi: number, opts: OpenInputOption
       if (!Number.isInteger(i) || i < 0 || i >= pageCount) {
         throw new ImageDecodeError(path, "bad-page", `page index ${i} out of range [0, ${pageCount})`);
       }
-      return decodeImage(path, { ...limits, page: i });
+      return decodeImage(input, { ...limits, page: i });
     },
     close() {},
   };

@@ -58,3 +58,41 @@ export function stricterNgram(ngram: NgramOptions): NgramOptions {
     window: ngram.window === "all" ? "all" : Math.max(ngram.window * 2, 100),
   };
 }
+
+/**
+ * Page options as the CLI and the library take them, flat; anything left out gets the
+ * default of {@link DEFAULT_PAGE_OPTIONS}.
+ */
+export interface PageFlags {
+  /** `document` (default), `free`, `figure`, `describe`, `locate:<text>`, or custom text with `<image>`. */
+  prompt?: string;
+  /** 0 = global 1024-px view only; 2..6 = up to that many 768-px tiles (default 6). */
+  maxTiles?: number;
+  /** Most generated tokens (default 8192). */
+  maxTokens?: number;
+  /** n-gram repetition guard length, 0 = off (default 20). */
+  ngramSize?: number;
+  /** Guard window in generated ids, or `all` ids including the prompt (default 50). */
+  ngramWindow?: number | "all";
+  /** Sample with this temperature (default: greedy). */
+  temperature?: number;
+  /** Nucleus mass with `temperature` (default 1). */
+  topP?: number;
+  /** Sampling seed (default 0). */
+  seed?: number;
+}
+
+/** The engine's page options for {@link PageFlags} (defaults: the official PDF script). */
+export function pageOptions(o: PageFlags = {}): PageOptions {
+  const d = DEFAULT_PAGE_OPTIONS;
+  return {
+    prompt: o.prompt ?? d.prompt,
+    maxTiles: o.maxTiles ?? d.maxTiles,
+    maxTokens: o.maxTokens ?? d.maxTokens,
+    ngram: { size: o.ngramSize ?? d.ngram.size, window: o.ngramWindow ?? d.ngram.window },
+    sampling:
+      o.temperature && o.temperature > 0
+        ? { temperature: o.temperature, topP: o.topP ?? 1, seed: o.seed ?? 0 }
+        : undefined,
+  };
+}

@@ -92,6 +92,11 @@ test("extractDocument() takes PDF bytes and lists of images", async () => {
   const fromBytes = [];
   for await (const p of ocr.extractDocument(bytes, { maxTiles: 0, maxTokens: 3, dpi: 36 })) fromBytes.push(p.page);
   assert.deepEqual(fromBytes, [1]);
+  // Multi-page TIFF bytes: every page, as from a path.
+  const tiff = readFileSync(join(CORPUS, "img", "tiff-multipage_two-scans.tif"));
+  const tiffPages = [];
+  for await (const p of ocr.extractDocument(tiff, { maxTiles: 0, maxTokens: 1 })) tiffPages.push(p.page);
+  assert.deepEqual(tiffPages, [1, 2]);
   const imgs = [createRgbImage(64, 64, [255, 255, 255]), createRgbImage(80, 40, [0, 0, 0])];
   const sizes = [];
   for await (const p of ocr.extractDocument(imgs, { maxTiles: 0, maxTokens: 2 })) sizes.push(p.image);
