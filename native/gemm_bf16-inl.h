@@ -355,13 +355,7 @@ void gemm(const float* x, size_t M, const Packed& w, const float* bias, float* y
 }
 
 void linear_bf16_level(const float* x, size_t M, const Packed& w, const float* bias, float* y, [[maybe_unused]] bool dot) {
-  const size_t N = w.rows, K = w.cols;
-  if (M == 0 || N == 0) return;
-  if (K == 0) {
-    for (size_t i = 0; i < M; ++i)
-      for (size_t j = 0; j < N; ++j) y[i * N + j] = bias ? bias[j] : 0.f;
-    return;
-  }
+  // M, w.rows, w.cols >= 1: linear_packed handles the degenerate sizes.
 #if DSOCR_BF16_LEVEL == 2
   if (dot) {
     gemm<MR_DOT>(x, M, w, bias, y, [](int R, size_t kpc, const uint32_t* a, const uint32_t* b, float* c, size_t ldc,

@@ -61,12 +61,7 @@ void int8_rows(Isa isa, const float* x, size_t m, const Packed& w, size_t n0, si
 
 void linear_int8(Isa isa, const float* x, size_t M, const Packed& w, const float* bias, float* y) {
   const size_t N = w.rows, K = w.cols;
-  if (M == 0 || N == 0) return;
-  if (K == 0) {
-    for (size_t i = 0; i < M; ++i)
-      for (size_t j = 0; j < N; ++j) y[i * N + j] = bias ? bias[j] : 0.f;
-    return;
-  }
+  // m, N, K >= 1: linear_packed handles the degenerate sizes.
   if (M <= SMALL_M) {
     // Contiguous blocks of panels per task (each a sequential byte range of the weight).
     const size_t panels = int8::padded_n(N) / int8::P;

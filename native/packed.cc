@@ -24,6 +24,13 @@ Packed* pack_weight(Isa isa, const WeightRef& src, PackFmt fmt, size_t group) {
 }
 
 void linear_packed(Isa isa, const float* x, size_t m, const Packed& w, const float* bias, float* y) {
+  // Degenerate sizes for every format: nothing to write, or y = bias (an empty sum).
+  if (m == 0 || w.rows == 0) return;
+  if (w.cols == 0) {
+    for (size_t i = 0; i < m; ++i)
+      for (size_t j = 0; j < w.rows; ++j) y[i * w.rows + j] = bias ? bias[j] : 0.f;
+    return;
+  }
   switch (w.fmt) {
     case PackFmt::BF16:
       linear_bf16(isa, x, m, w, bias, y);

@@ -73,6 +73,14 @@ describe("linear", () => {
     for (const K of levels) {
       assertClose(K.linear(new Float32Array(0), 2, w, bias), Float32Array.of(1, 2, 3, 1, 2, 3), `${K.name} k=0`);
       assertClose(K.linear(new Float32Array(0), 0, randWeight(rng(4), "bf16", 3, 5), null), new Float32Array(0), "m=0");
+      // Packed formats too (decode-size and GEMM-size m).
+      for (const format of ["bf16", "int8"] as const) {
+        const p = K.packWeight({ dtype: "bf16", data: new Uint16Array(0), rows: 3, cols: 0 }, format);
+        for (const m of [2, 40]) {
+          const want = new Float32Array(3 * m).map((_, i) => bias[i % 3]);
+          assertClose(K.linear(new Float32Array(0), m, p, bias), want, `${K.name} ${format} k=0 m=${m}`);
+        }
+      }
     }
   });
 });
