@@ -9,6 +9,8 @@ export interface Machine {
   cpu: string;
   /** SIMD features the kernels can use (e.g. ["avx2", "fma", "avx512f", "avx512bf16"]). */
   flags: string[];
+  /** ISA level the kernels ran at: the best of this CPU, or the lower one DSOCR_ISA forced. */
+  isa: string;
   threads: number;
   /** Streaming read bandwidth, GB/s (1e9 B/s), measured in this run. */
   read_gbps: number;

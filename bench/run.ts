@@ -24,10 +24,11 @@ import {
   benchReadBandwidth,
   cpuFeatures,
   createNativeKernels,
+  defaultIsa,
   type FmaPeakKind,
 } from "../src/kernels/native.ts";
 import { f32ToBf16 } from "../src/kernels/reference.ts";
-import type { Kernels, Precision, Weight } from "../src/kernels/types.ts";
+import type { Kernels, PackedWeight, Precision, Weight } from "../src/kernels/types.ts";
 import { LanguageModel, type LmState } from "../src/model/language-model.ts";
 import { VisionV2 } from "../src/model/vision-v2.ts";
 import {
@@ -165,16 +166,19 @@ function measureMachine(threads: number, quick: boolean): Limits {
   if (f.avx512f) kinds.push("f32-avx512");
   if (f.avx512f && f.avx512bf16) kinds.push("bf16-avx512");
   for (const k of kinds) fma[k] = benchFmaPeak(k, threads);
-  // The loop of the instruction set the kernels use: f32 FMA at the best level; bf16 on
-  // AVX512_BF16 CPUs is vdpbf16ps, elsewhere bf16 runs as f32 FMAs on widened values.
-  const f32Kind: FmaPeakKind | null = f.avx512f ? "f32-avx512" : f.avx2 && f.fma ? "f32-avx2" : null;
-  const peakKind = (p: "f32" | "bf16") => (p === "bf16" && fma["bf16-avx512"] ? "bf16-avx512" : f32Kind);
+  // The loop of the instruction set the kernels use: f32 FMA at the level they run at (the best
+  // one, or the lower one DSOCR_ISA forces); bf16 at the AVX-512 level of an AVX512_BF16 CPU is
+  // vdpbf16ps, elsewhere bf16 runs as f32 FMAs on widened values.
+  const isa = defaultIsa();
+  const f32Kind: FmaPeakKind | null = isa === "avx512" ? "f32-avx512" : isa === "avx2" ? "f32-avx2" : null;
+  const peakKind = (p: "f32" | "bf16") =>
+    p === "bf16" && isa === "avx512" && fma["bf16-avx512"] ? "bf16-avx512" : f32Kind;
   const peak = (p: "f32" | "bf16") => {
     const k = peakKind(p);
     return k ? fma[k] : Number.NaN;
   };
   return {
-    machine: { cpu: f.model, flags, threads, read_gbps: readGbps, fma_gflops: fma },
+    machine: { cpu: f.model, flags, isa, threads, read_gbps: readGbps, fma_gflops: fma },
     peak,
     peakKind,
   };
@@ -243,13 +247,33 @@ function benchGemm(
 
 // ---- model stages -----------------------------------------------------------------------------
 
-function loadLm(k: Kernels, dir: string, cfg: ModelConfig, precision: Precision): LanguageModel {
+/**
+ * The language model in `precision`, and a function that frees its packed weights (each stage
+ * releases its model before the next loads one: two real-size models at once would measure the
+ * second under memory pressure).
+ */
+function loadLm(
+  k: Kernels,
+  dir: string,
+  cfg: ModelConfig,
+  precision: Precision,
+): { lm: LanguageModel; release: () => void } {
   const ckpt = openCheckpoint(dir);
+  const packed: PackedWeight[] = [];
   try {
-    return LanguageModel.load({ ckpt, k, precision, role: "lm" }, cfg.language);
+    const lm = LanguageModel.load({ ckpt, k, precision, role: "lm", packed }, cfg.language);
+    return { lm, release: () => releaseAll(k, packed) };
+  } catch (e) {
+    releaseAll(k, packed);
+    throw e;
   } finally {
     ckpt.close();
   }
+}
+
+function releaseAll(k: Kernels, packed: PackedWeight[]): void {
+  for (const w of packed) k.releaseWeight?.(w);
+  packed.length = 0;
 }
 
 function benchEncode(k: Kernels, o: Options, cfg: ModelConfig, lim: Limits, want: (n: string) => boolean): Result[] {
@@ -257,9 +281,10 @@ function benchEncode(k: Kernels, o: Options, cfg: ModelConfig, lim: Limits, want
   if (names.length === 0) return [];
   log(`bench: loading the vision encoder (${o.precision})`);
   const ckpt = openCheckpoint(o.model);
+  const packed: PackedWeight[] = [];
   let vision: VisionV2;
   try {
-    vision = VisionV2.load({ ckpt, k, precision: o.precision, role: "vision" }, cfg);
+    vision = VisionV2.load({ ckpt, k, precision: o.precision, role: "vision", packed }, cfg);
   } finally {
     ckpt.close();
   }
@@ -284,6 +309,7 @@ function benchEncode(k: Kernels, o: Options, cfg: ModelConfig, lim: Limits, want
     );
     log(`  ${name}: ${sec.toFixed(2)} s, ${(flops / sec / 1e9).toFixed(1)} GFLOP/s`);
   }
+  releaseAll(k, packed);
   return out;
 }
 
@@ -306,113 +332,123 @@ function randomIds(n: number, vocab: number, seed: number): number[] {
   return Array.from(r, (v) => Math.floor((v + 0.5) * (vocab - 1000)) + 100);
 }
 
+/**
+ * Prefill of PREFILL_ROWS rows from position 0: one warm-up run (its time, the cold first prefill
+ * with its page faults, goes into the note), then the median of `reps` timed runs. Returns the
+ * result (when `name` is wanted) and the last run's state and logits, which feed decode.b1 (a real
+ * page's context).
+ */
+function timedPrefill(
+  lm: LanguageModel,
+  cfg: ModelConfig,
+  name: string,
+  precision: Precision,
+  reps: number,
+  lim: Limits,
+): { result: Result | null; state: LmState; logits: Float32Array } {
+  const embeds = lm.embed(randomIds(PREFILL_ROWS, cfg.language.vocabSize, 3));
+  let state = lm.newState(PREFILL_ROWS + 64);
+  let logits: Float32Array = new Float32Array(0);
+  const ts: number[] = [];
+  let cold = 0;
+  for (let r = 0; r <= reps; r++) {
+    state = lm.newState(PREFILL_ROWS + 64);
+    const t0 = now();
+    logits = lm.prefill(state, embeds, PREFILL_ROWS);
+    if (r === 0) cold = now() - t0;
+    else ts.push(now() - t0);
+  }
+  if (reps === 0) return { result: null, state, logits };
+  ts.sort((x, y) => x - y);
+  const sec = ts[Math.floor(ts.length / 2)];
+  const flops = prefillFlops(cfg.language, PREFILL_ROWS);
+  log(
+    `  ${name}: ${sec.toFixed(2)} s (cold first run ${cold.toFixed(2)} s), ${(flops / sec / 1e9).toFixed(1)} GFLOP/s`,
+  );
+  return {
+    result: result(name, flops / sec / 1e9, "GFLOP/s", lim.peak("bf16"), {
+      flops,
+      seconds: sec,
+      note: `${precision}; ${sec.toFixed(2)} s (median after a warm-up; cold first run ${cold.toFixed(2)} s)`,
+    }),
+    state,
+    logits,
+  };
+}
+
 function benchLm(k: Kernels, o: Options, cfg: ModelConfig, lim: Limits, want: (n: string) => boolean): Result[] {
   const out: Result[] = [];
   const lmCfg = cfg.language;
   const bw = lim.machine.read_gbps * 1e9;
   const prefillName = `prefill.${PREFILL_ROWS}`;
-  const bf16Names = [prefillName, "decode.b1.bf16", "decode.b8.bf16"].filter(want);
-  if (bf16Names.length > 0) {
+  const prefillReps = o.quick ? 1 : 3;
+  if ([prefillName, "decode.b1.bf16", "decode.b8.bf16"].some(want)) {
     log("bench: loading the language model (bf16)");
-    const lm = loadLm(k, o.model, cfg, "bf16");
-    const hidden = lm.hiddenSize;
-    // prefill: fresh state per run; the last run's state feeds decode.b1 (a real page's context).
-    let state = lm.newState(PREFILL_ROWS + 64);
-    let logits: Float32Array = new Float32Array(0);
+    const { lm, release } = loadLm(k, o.model, cfg, "bf16");
     if (want(prefillName) || want("decode.b1.bf16")) {
-      const embeds = lm.embed(randomIds(PREFILL_ROWS, lmCfg.vocabSize, 3));
-      // Like encode: one warm-up run (its time, the cold first prefill with its page faults, is
-      // reported in the note), then the median of the timed runs.
-      const reps = want(prefillName) ? (o.quick ? 1 : 3) : 0;
-      const ts: number[] = [];
-      let cold = 0;
-      for (let r = 0; r <= reps; r++) {
-        state = lm.newState(PREFILL_ROWS + 64);
-        const t0 = now();
-        logits = lm.prefill(state, embeds, PREFILL_ROWS);
-        if (r === 0) cold = now() - t0;
-        else ts.push(now() - t0);
-      }
-      ts.sort((a, b) => a - b);
-      const sec = ts.length > 0 ? ts[Math.floor(ts.length / 2)] : cold;
-      if (want(prefillName)) {
-        const flops = prefillFlops(lmCfg, PREFILL_ROWS);
+      const p = timedPrefill(lm, cfg, prefillName, "bf16", want(prefillName) ? prefillReps : 0, lim);
+      if (p.result) out.push(p.result);
+      if (want("decode.b1.bf16")) {
+        const bytes = decodeBytes(lmCfg, "bf16");
+        const sec = decodeSteps(lm, p.state, argmax(p.logits), o.quick ? 6 : 24);
         out.push(
-          result(prefillName, flops / sec / 1e9, "GFLOP/s", lim.peak("bf16"), {
-            flops,
+          result("decode.b1.bf16", 1 / sec, "tokens/s", bw / bytes, {
+            bytes,
             seconds: sec,
-            note: `bf16; ${sec.toFixed(2)} s (median after a warm-up; cold first run ${cold.toFixed(2)} s)`,
+            note: `after ${PREFILL_ROWS} prefill rows`,
           }),
         );
-        log(
-          `  ${prefillName}: ${sec.toFixed(2)} s (cold first run ${cold.toFixed(2)} s), ${(flops / sec / 1e9).toFixed(1)} GFLOP/s`,
-        );
+        log(`  decode.b1.bf16: ${(1 / sec).toFixed(2)} tokens/s`);
       }
     }
-    if (want("decode.b1.bf16")) {
-      const bytes = decodeBytes(lmCfg, "bf16");
-      const sec = decodeSteps(lm, state, argmax(logits), o.quick ? 6 : 24);
+    if (want("decode.b8.bf16")) {
+      const bytes = decodeBytes(lmCfg, "bf16", 8);
+      const ctx = 64;
+      const states = Array.from({ length: 8 }, (_, i) => {
+        const st = lm.newState(ctx + 64);
+        lm.prefill(st, lm.embed(randomIds(ctx, lmCfg.vocabSize, 50 + i)), ctx);
+        return st;
+      });
+      let ids = states.map((_, i) => 1000 + i);
+      const ts: number[] = [];
+      for (let i = 0; i < (o.quick ? 4 : 16); i++) {
+        const t0 = now();
+        const ls = lm.decodeBatch(states, ids);
+        ts.push(now() - t0);
+        ids = ls.map(argmax);
+      }
+      ts.sort((x, y) => x - y);
+      const sec = ts[Math.floor(ts.length / 2)];
       out.push(
-        result("decode.b1.bf16", 1 / sec, "tokens/s", bw / bytes, {
+        result("decode.b8.bf16", 8 / sec, "tokens/s", (8 * bw) / bytes, {
+          bytes,
+          seconds: sec,
+          note: `8 sequences after ${ctx} prefill rows each`,
+        }),
+      );
+      log(`  decode.b8.bf16: ${(8 / sec).toFixed(2)} tokens/s`);
+    }
+    release();
+  }
+  const prefillInt8 = `${prefillName}.int8`;
+  if ([prefillInt8, "decode.b1.int8"].some(want)) {
+    log("bench: loading the language model (int8)");
+    const { lm, release } = loadLm(k, o.model, cfg, "int8");
+    const p = timedPrefill(lm, cfg, prefillInt8, "int8", want(prefillInt8) ? prefillReps : 0, lim);
+    if (p.result) out.push(p.result);
+    if (want("decode.b1.int8")) {
+      const bytes = decodeBytes(lmCfg, "int8");
+      const sec = decodeSteps(lm, p.state, argmax(p.logits), o.quick ? 6 : 24);
+      out.push(
+        result("decode.b1.int8", 1 / sec, "tokens/s", bw / bytes, {
           bytes,
           seconds: sec,
           note: `after ${PREFILL_ROWS} prefill rows`,
         }),
       );
-      log(`  decode.b1.bf16: ${(1 / sec).toFixed(2)} tokens/s`);
+      log(`  decode.b1.int8: ${(1 / sec).toFixed(2)} tokens/s`);
     }
-    if (want("decode.b8.bf16")) {
-      const bytes = decodeBytes(lmCfg, "bf16", 8);
-      const batchFn = (lm as unknown as { decodeBatch?: (s: LmState[], ids: number[]) => Float32Array[] }).decodeBatch;
-      if (typeof batchFn !== "function") {
-        out.push(
-          result("decode.b8.bf16", null, "tokens/s", (8 * bw) / bytes, { bytes, note: "n/a (no batched decode yet)" }),
-        );
-      } else {
-        const ctx = 64;
-        const states = Array.from({ length: 8 }, (_, i) => {
-          const s = lm.newState(ctx + 64);
-          lm.prefill(s, lm.embed(randomIds(ctx, lmCfg.vocabSize, 50 + i)), ctx);
-          return s;
-        });
-        let ids = states.map((_, i) => 1000 + i);
-        const ts: number[] = [];
-        for (let i = 0; i < (o.quick ? 4 : 16); i++) {
-          const t0 = now();
-          const ls = batchFn.call(lm, states, ids);
-          ts.push(now() - t0);
-          ids = ls.map(argmax);
-        }
-        ts.sort((a, b) => a - b);
-        const sec = ts[Math.floor(ts.length / 2)];
-        out.push(
-          result("decode.b8.bf16", 8 / sec, "tokens/s", (8 * bw) / bytes, {
-            bytes,
-            seconds: sec,
-            note: `8 sequences after ${ctx} prefill rows each`,
-          }),
-        );
-        log(`  decode.b8.bf16: ${(8 / sec).toFixed(2)} tokens/s`);
-      }
-    }
-    void hidden;
-  }
-  if (want("decode.b1.int8")) {
-    log("bench: loading the language model (int8)");
-    const lm = loadLm(k, o.model, cfg, "int8");
-    const state = lm.newState(256);
-    const ctx = 8; // short: int8 prefill has no fast kernel yet
-    const logits = lm.prefill(state, lm.embed(randomIds(ctx, lmCfg.vocabSize, 9)), ctx);
-    const bytes = decodeBytes(lmCfg, "int8");
-    const sec = decodeSteps(lm, state, argmax(logits), o.quick ? 3 : 8);
-    out.push(
-      result("decode.b1.int8", 1 / sec, "tokens/s", bw / bytes, {
-        bytes,
-        seconds: sec,
-        note: `after ${ctx} prefill rows`,
-      }),
-    );
-    log(`  decode.b1.int8: ${(1 / sec).toFixed(2)} tokens/s`);
+    release();
   }
   return out;
 }
@@ -470,7 +506,7 @@ function main(): void {
   const fma = Object.entries(m.fma_gflops)
     .map(([kind, v]) => `${kind} ${v.toFixed(1)}`)
     .join(", ");
-  console.log(`CPU: ${m.cpu}; flags: ${m.flags.join(" ")}; threads: ${m.threads}`);
+  console.log(`CPU: ${m.cpu}; flags: ${m.flags.join(" ")}; kernels: ${m.isa}; threads: ${m.threads}`);
   console.log(`limits: read ${m.read_gbps.toFixed(2)} GB/s; FMA peak GFLOP/s: ${fma}`);
   console.log(
     `bf16 matmul peak = ${lim.peakKind("bf16")} (vdpbf16ps counted as 2 FMA = 4 FLOP per f32 lane); f32 = ${lim.peakKind("f32")}`,

@@ -22,6 +22,7 @@ import {
 import { applyTargets, buildReport, result, writeJson } from "../../bench/report.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import type { SamConfig } from "../../src/config/types.ts";
+import { defaultIsa, supportedIsaLevels } from "../../src/kernels/index.ts";
 
 const PRESETS = join(import.meta.dirname, "..", "..", "src", "checkpoint", "presets");
 const tiny = loadConfig(join(PRESETS, "tiny-v2.json"));
@@ -138,12 +139,19 @@ describe("bench report", () => {
   test("JSON schema", () => {
     const dir = mkdtempSync(join(tmpdir(), "dsocr-bench-"));
     try {
-      const machine = { cpu: "x", flags: ["avx2"], threads: 2, read_gbps: 10, fma_gflops: { "f32-avx2": 50 } };
+      const machine = {
+        cpu: "x",
+        flags: ["avx2"],
+        isa: "avx2",
+        threads: 2,
+        read_gbps: 10,
+        fma_gflops: { "f32-avx2": 50 },
+      };
       const path = join(dir, "b.json");
       writeJson(path, machine, [result("gemm.1x2x3.f32", 25, "GFLOP/s", 50)]);
       const doc = JSON.parse(readFileSync(path, "utf8"));
       assert.deepEqual(doc, JSON.parse(JSON.stringify(buildReport(machine, doc.results))));
-      assert.deepEqual(Object.keys(doc.machine).sort(), ["cpu", "flags", "fma_gflops", "read_gbps", "threads"]);
+      assert.deepEqual(Object.keys(doc.machine).sort(), ["cpu", "flags", "fma_gflops", "isa", "read_gbps", "threads"]);
       for (const k of ["name", "value", "unit", "limit", "percent_of_limit"]) assert.ok(k in doc.results[0], k);
       assert.equal(doc.results[0].percent_of_limit, 50);
     } finally {
@@ -151,12 +159,13 @@ describe("bench report", () => {
     }
   });
 
-  test("npm run bench -- --quick --only gemm on the tiny config writes the schema", () => {
+  test("npm run bench -- --quick --only gemm on the tiny config writes the schema (limits of a forced ISA)", () => {
     const dir = mkdtempSync(join(tmpdir(), "dsocr-bench-"));
     try {
       const json = join(dir, "b.json");
       const root = join(import.meta.dirname, "..", "..");
       const only = `gemm.${modelGemmShapes(tiny, 1131)[0].m}x`;
+      const forced = supportedIsaLevels().includes("avx2") ? "avx2" : defaultIsa();
       const r = spawnSync(
         process.execPath,
         [
@@ -172,10 +181,17 @@ describe("bench report", () => {
           "--json",
           json,
         ],
-        { cwd: root, encoding: "utf8" },
+        // DSOCR_ISA forces the AVX2 kernels where the CPU has more: every limit is then the
+        // AVX2 FMA peak (bf16 runs as widened f32 FMAs there).
+        { cwd: root, encoding: "utf8", env: { ...process.env, DSOCR_ISA: forced } },
       );
       assert.equal(r.status, 0, r.stderr);
       const doc = JSON.parse(readFileSync(json, "utf8"));
+      assert.equal(doc.machine.isa, forced);
+      if (forced === "avx2") {
+        assert.ok(doc.results.some((e: { name: string }) => e.name.endsWith(".bf16")));
+        for (const e of doc.results) assert.equal(e.limit, doc.machine.fma_gflops["f32-avx2"], e.name);
+      }
       assert.equal(typeof doc.machine.cpu, "string");
       assert.ok(doc.machine.read_gbps > 0);
       assert.ok(Object.values(doc.machine.fma_gflops).every((v) => (v as number) > 0));
