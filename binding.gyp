@@ -16,6 +16,7 @@
         "native/pack_bf16.cc",
         "native/gemv_bf16.cc",
         "native/pack_int8.cc",
+        "native/gemm_int8.cc",
         "native/moe.cc",
         "native/addon_decode.cc",
         "native/bench.cc"

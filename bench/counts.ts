@@ -18,11 +18,15 @@ export interface GemmShape {
   /** Where the model runs this shape (several sites can share one shape). */
   uses: string[];
   /**
-   * The precisions in which the model runs it, when not both: the MoE router is always f32 (as the
-   * official code, which upcasts router inputs and weight to f32).
+   * The precisions in which the model runs it, when not f32 and bf16: the MoE router is always f32
+   * (as the official code, which upcasts router inputs and weight to f32); the language model's
+   * other linears also run over int8 weights (precision int8).
    */
-  precisions?: ("f32" | "bf16")[];
+  precisions?: GemmPrecision[];
 }
+
+/** Weight format of a GEMM figure: f32, bf16 (packed), int8 (packed, group scales). */
+export type GemmPrecision = "f32" | "bf16" | "int8";
 
 /** 2·M·K·N. */
 export function gemmFlops(m: number, k: number, n: number): number {
@@ -230,23 +234,24 @@ export function modelGemmShapes(cfg: ModelConfig, prefillRows = 1131, views = [1
   }
   const lm = cfg.language;
   const m = prefillRows;
+  const lmAdd = (mm: number, k: number, n: number, use: string) => add(mm, k, n, use, ["f32", "bf16", "int8"]);
   const h = lm.hiddenSize;
   const kv = (h / lm.numAttentionHeads) * lm.numKeyValueHeads;
-  add(m, h, h + 2 * kv, `lm.${m}.qkv`);
-  add(m, h, h, `lm.${m}.o`);
-  add(m, h, lm.intermediateSize, `lm.${m}.dense.gate/up`);
-  add(m, lm.intermediateSize, h, `lm.${m}.dense.down`);
+  lmAdd(m, h, h + 2 * kv, `lm.${m}.qkv`);
+  lmAdd(m, h, h, `lm.${m}.o`);
+  lmAdd(m, h, lm.intermediateSize, `lm.${m}.dense.gate/up`);
+  lmAdd(m, lm.intermediateSize, h, `lm.${m}.dense.down`);
   if (lm.nRoutedExperts > 0) {
     const ie = lm.moeIntermediateSize;
     const sh = ie * lm.nSharedExperts;
     if (sh > 0) {
-      add(m, h, sh, `lm.${m}.shared.gate/up`);
-      add(m, sh, h, `lm.${m}.shared.down`);
+      lmAdd(m, h, sh, `lm.${m}.shared.gate/up`);
+      lmAdd(m, sh, h, `lm.${m}.shared.down`);
     }
     add(m, h, lm.nRoutedExperts, `lm.${m}.router`, ["f32"]);
     const er = Math.ceil((m * lm.numExpertsPerTok) / lm.nRoutedExperts);
-    add(er, h, ie, `lm.${m}.expert.gate/up`);
-    add(er, ie, h, `lm.${m}.expert.down`);
+    lmAdd(er, h, ie, `lm.${m}.expert.gate/up`);
+    lmAdd(er, ie, h, `lm.${m}.expert.down`);
   }
   return out;
 }

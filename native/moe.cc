@@ -41,13 +41,14 @@ bool rowable(Isa isa, const MoeWeight& w) {
   return !w.packed || w.packed->fmt == PackFmt::INT8 || (w.packed->fmt == PackFmt::BF16 && bf16_small_available(isa));
 }
 
-// xa: the rows of x rounded to bf16 pairs (bf16_round_rows), used by BF16 packs.
-void rows_any(Isa isa, const float* x, const uint32_t* xa, size_t m, const MoeWeight& w, size_t n0, size_t n1,
-              float* y, size_t ldy) {
+// xa: the rows of x rounded to bf16 pairs (bf16_round_rows), used by BF16 packs; xr: x rounded to
+// bf16 as f32 (round_bf16), used by INT8 packs.
+void rows_any(Isa isa, const float* x, const uint32_t* xa, const float* xr, size_t m, const MoeWeight& w, size_t n0,
+              size_t n1, float* y, size_t ldy) {
   if (w.packed && w.packed->fmt == PackFmt::BF16) {
     bf16_rows(isa, xa, m, *w.packed, n0, n1, y, ldy);
   } else if (w.packed) {
-    int8_rows(isa, x, m, *w.packed, n0, n1, y, ldy);
+    int8_rows(isa, xr, m, *w.packed, n0, n1, y, ldy);
   } else {
     DSOCR_DISPATCH(isa, plain_rows, x, m, w.plain, n0, n1, y, ldy);
   }
@@ -74,6 +75,8 @@ struct Job {
   const float* wts;        // routed: weight of each input row
   uint32_t* xa = nullptr;  // BF16 packs: x rounded to bf16 pairs [n, ceil(hidden / 2)]
   uint32_t* ha = nullptr;  // BF16 packs: h rounded to bf16 pairs [n, ceil(inter / 2)]
+  float* xr = nullptr;     // INT8 packs: x rounded to bf16 [n, hidden]
+  float* hr = nullptr;     // INT8 packs: h rounded to bf16 [n, inter]
 };
 
 }  // namespace
@@ -169,11 +172,29 @@ void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* ou
   }
 
   bool small = m <= SMALL_M;
-  bool any_bf16 = false;
-  auto is_bf16 = [](const MoeWeight& w) { return w.packed && w.packed->fmt == PackFmt::BF16; };
+  bool any_bf16 = false, any_int8 = false;
+  auto is_fmt = [](const MoeWeight& w, PackFmt f) { return w.packed && w.packed->fmt == f; };
   for (const Job& jb : jobs) {
     small = small && rowable(isa, *jb.g) && rowable(isa, *jb.u) && rowable(isa, *jb.d);
-    any_bf16 = any_bf16 || is_bf16(*jb.g) || is_bf16(*jb.u) || is_bf16(*jb.d);
+    for (const MoeWeight* w : {jb.g, jb.u, jb.d}) {
+      any_bf16 = any_bf16 || is_fmt(*w, PackFmt::BF16);
+      any_int8 = any_int8 || is_fmt(*w, PackFmt::INT8);
+    }
+  }
+  // INT8 packs in the fast path: every job's x (and later h) rounded to bf16 once.
+  std::vector<float> rbuf;
+  if (small && any_int8) {
+    size_t len = 0;
+    for (const Job& jb : jobs) len += jb.n * (H + jb.inter);
+    rbuf.resize(len);
+    size_t o = 0;
+    for (Job& jb : jobs) {
+      jb.xr = rbuf.data() + o;
+      o += jb.n * H;
+      jb.hr = rbuf.data() + o;
+      o += jb.n * jb.inter;
+      round_bf16(isa, jb.x, jb.n * H, jb.xr);
+    }
   }
   // BF16 packs in the fast path: every job's x (and later h) rounded to bf16 pairs once.
   std::vector<uint32_t> abuf;
@@ -230,18 +251,20 @@ void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* ou
     const Job& jb = jobs[j];
     const size_t n0 = (t - first[j]) * BLK1, n1 = std::min(jb.inter, n0 + BLK1), nb = n1 - n0;
     float* u = pool::scratch_as<float>(4, SMALL_M * BLK1);
-    rows_any(isa, jb.x, jb.xa, jb.n, *jb.g, n0, n1, jb.h + n0, jb.inter);
-    rows_any(isa, jb.x, jb.xa, jb.n, *jb.u, n0, n1, u, nb);
+    rows_any(isa, jb.x, jb.xa, jb.xr, jb.n, *jb.g, n0, n1, jb.h + n0, jb.inter);
+    rows_any(isa, jb.x, jb.xa, jb.xr, jb.n, *jb.u, n0, n1, u, nb);
     for (size_t i = 0; i < jb.n; ++i) swiglu(isa, jb.h + i * jb.inter + n0, u + i * nb, nb);
   });
   if (any_bf16)
     for (const Job& jb : jobs) bf16_round_rows(isa, jb.h, jb.n, jb.inter, jb.ha);
+  if (any_int8)
+    for (const Job& jb : jobs) round_bf16(isa, jb.h, jb.n * jb.inter, jb.hr);
   // Region 2: blocks of output columns; per block every job's down rows, in job order.
   pool::parallel_for((H + BLK2 - 1) / BLK2, [&](size_t t) {
     const size_t c0 = t * BLK2, c1 = std::min(H, c0 + BLK2), nb = c1 - c0;
     float* y = pool::scratch_as<float>(4, SMALL_M * BLK2);
     for (const Job& jb : jobs) {
-      rows_any(isa, jb.h, jb.ha, jb.n, *jb.d, c0, c1, y, nb);
+      rows_any(isa, jb.h, jb.ha, jb.hr, jb.n, *jb.d, c0, c1, y, nb);
       accumulate(jb, y, nb, c0, c1);
     }
   });

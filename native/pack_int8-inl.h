@@ -8,7 +8,9 @@
 // Scales: f32 [Np, ng], row-major, ng = ceil(K / G) groups of G = w.group (32, 64 or 128)
 // consecutive k values per row (the last group shorter when G does not divide K):
 //   W[n][k] ~ q[n][k] * s[n][k / G],   y[n] = sum_g s[n][g] * sum_{k in group g} x[k] q[n][k].
-// Activations stay f32 (no activation quantisation: the only approximation is the weight's).
+// Activations are rounded to bf16 (RNE) before the products, as the BF16 format's (the callers
+// round them: round_bf16); the int8 values are exact in bf16, so the large-M path can run the
+// same products on vdpbf16ps (gemm_int8.cc).
 #include "gemm-inl.h"
 
 namespace dsocr {
@@ -28,6 +30,18 @@ DSOCR_INLINE VT ldq(const float* p) { return V::load(p); }
 
 // Offset of value k of row 0 inside a panel (add i * KB for row i).
 constexpr size_t koff(size_t k) { return (k / I8KB) * I8P * I8KB + k % I8KB; }
+
+// dst[i] = f32(bf16(src[i])): round to nearest even (a NaN stays a quiet NaN), as reference.ts
+// f32ToBf16 and the BF16 format's input rounding. In place allowed. (Auto-vectorised.)
+void round_bf16(const float* src, size_t n, float* dst) {
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, src + i, 4);
+    const uint32_t r = (u & 0x7fffffffu) > 0x7f800000u ? (u | 0x400000u) : (u + 0x7fffu + ((u >> 16) & 1u));
+    u = r & 0xffff0000u;
+    std::memcpy(dst + i, &u, 4);
+  }
+}
 
 // Direct int8 dot, R <= I8_RD rows of x against the 4 rows of one panel, G-value groups:
 //   per group g:  gacc[r][i] = sum_{k in g} x[r][k] * f32(q[i][k])          (vector lanes, FMA)

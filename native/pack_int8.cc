@@ -4,12 +4,16 @@
 // Scheme (identical to packWeightReference "int8" in src/kernels/reference.ts): symmetric, one f32
 // scale per group of G consecutive input (k) values of each output row (G = 32, 64 or 128; the
 // last group of a row is shorter when G does not divide K): s = f32(max |W| over the group / 127),
-// q = round-half-up(f32(W / s)) in [-127, 127]; activations stay f32.
-// y[n] = sum_g s[n][g] * (x . q[n]) over group g.
+// q = round-half-up(f32(W / s)) in [-127, 127]; the input rows are rounded to bf16 (as the BF16
+// format's): y[n] = sum_g s[n][g] * (bf16(x) . q[n]) over group g.
+// Small M (decode): the direct int8 dot (pack_int8-inl.h). Large M (prefill): on AVX512_BF16 CPUs
+// the same products on vdpbf16ps (gemm_int8.cc); elsewhere the weight dequantised to f32 in
+// blocks of rows and the f32 GEMM.
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "gemm_int8.h"
 #include "pack_int8.h"
 #include "pool.h"
 #include "simd_i8.h"
@@ -55,6 +59,8 @@ Packed* pack_int8(Isa isa, const WeightRef& src, size_t group) {
   return p;
 }
 
+void round_bf16(Isa isa, const float* x, size_t n, float* y) { DSOCR_DISPATCH(isa, round_bf16, x, n, y); }
+
 void int8_rows(Isa isa, const float* x, size_t m, const Packed& w, size_t n0, size_t n1, float* y, size_t ldy) {
   DSOCR_DISPATCH(isa, i8_rows, x, m, w, n0, n1, nullptr, y, ldy);
 }
@@ -62,6 +68,17 @@ void int8_rows(Isa isa, const float* x, size_t m, const Packed& w, size_t n0, si
 void linear_int8(Isa isa, const float* x, size_t M, const Packed& w, const float* bias, float* y) {
   const size_t N = w.rows, K = w.cols;
   // m, N, K >= 1: linear_packed handles the degenerate sizes.
+  if (M > SMALL_M && isa == Isa::Avx512 && gemm_int8_available()) {
+    gemm_int8_bf16(x, M, w, bias, y);  // rounds x itself
+    return;
+  }
+  // x rounded to bf16: a buffer kept by the caller's thread for decode, a fresh one for prefill.
+  thread_local std::vector<float> t_xr;
+  std::vector<float> big;
+  std::vector<float>& xr = M <= SMALL_M ? t_xr : big;
+  if (xr.size() < M * K) xr.resize(M * K);
+  round_bf16(isa, x, M * K, xr.data());
+  x = xr.data();
   if (M <= SMALL_M) {
     // Contiguous blocks of panels per task (each a sequential byte range of the weight).
     const size_t panels = int8::padded_n(N) / int8::P;

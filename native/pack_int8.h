@@ -20,8 +20,13 @@ inline bool group_supported(size_t g) { return g == 32 || g == 64 || g == 128; }
 Packed* pack_int8(Isa isa, const WeightRef& src, size_t group);
 void linear_int8(Isa isa, const float* x, size_t m, const Packed& w, const float* bias, float* y);
 
+// y[i] = f32(bf16(x[i])), i < n (RNE; a NaN stays NaN): the rounding of the int8 (and bf16)
+// formats' input rows. In place allowed.
+void round_bf16(Isa isa, const float* x, size_t n, float* y);
+
 // Single-threaded row range for fused callers (moe): y[i * ldy + (n - n0)] = x[i] · W[n] for
-// n in [n0, n1) (n0 a multiple of int8::P, n1 <= rows), i < m <= 16. No bias.
+// n in [n0, n1) (n0 a multiple of int8::P, n1 <= rows), i < m <= 16. No bias. x must already be
+// rounded to bf16 (round_bf16), as linear_int8 rounds it.
 void int8_rows(Isa isa, const float* x, size_t m, const Packed& w, size_t n0, size_t n1, float* y, size_t ldy);
 
 }  // namespace dsocr

@@ -174,8 +174,8 @@ function linear(x: Float32Array, m: number, w: Weight, bias?: Float32Array | nul
   if (out && out.length !== m * n) throw new RangeError(`linear: out has ${out.length} values, expected ${m}x${n}`);
   const y = out ?? new Float32Array(m * n);
   const row = new Float32Array(k);
-  if (w.dtype === "packed" && w.format === "bf16") {
-    // bf16 precision: the input rows are rounded to bf16 before the products.
+  if (w.dtype === "packed") {
+    // Packed weights (bf16 and int8): the input rows are rounded to bf16 before the products.
     const xr = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) xr[i] = bf16ToF32(f32ToBf16(x[i]));
     x = xr;

@@ -114,6 +114,13 @@ describe("bench counts", () => {
     assert.ok(!names.includes("288x896x128"));
     const router = modelGemmShapes(full, 1131).find((s) => s.n === full.language.nRoutedExperts);
     assert.deepEqual(router?.precisions, ["f32"]);
+    // The language model's other linears also run over int8 weights; the vision encoder's never.
+    const shapes = modelGemmShapes(full, 1131);
+    for (const s of shapes) {
+      const lm = s.uses.every((u) => u.startsWith("lm."));
+      const want = s.n === full.language.nRoutedExperts ? ["f32"] : lm ? ["f32", "bf16", "int8"] : undefined;
+      assert.deepEqual(s.precisions, want, s.uses.join(","));
+    }
   });
 });
 
@@ -197,7 +204,7 @@ describe("bench report", () => {
       assert.ok(Object.values(doc.machine.fma_gflops).every((v) => (v as number) > 0));
       assert.ok(doc.results.length >= 2);
       for (const e of doc.results) {
-        assert.match(e.name, /^gemm\.\d+x\d+x\d+\.(f32|bf16)$/);
+        assert.match(e.name, /^gemm\.\d+x\d+x\d+\.(f32|bf16|int8)$/);
         assert.equal(e.unit, "GFLOP/s");
         assert.ok(e.value > 0 && e.limit > 0);
         assert.ok(Math.abs(e.percent_of_limit - (100 * e.value) / e.limit) < 1e-9);

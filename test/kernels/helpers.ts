@@ -8,6 +8,7 @@
  * give; everything else is a plain relative comparison. NaN must match NaN.
  */
 import assert from "node:assert/strict";
+import { setBf16DotForTests } from "../../src/kernels/native.ts";
 import type { Kernels, PlainWeight } from "./deps.ts";
 import { createNativeKernels, f32ToBf16ForTests, supportedIsaLevels } from "./deps.ts";
 
@@ -94,5 +95,27 @@ export function assertClose(
 
 /** The native kernel set of every ISA level this CPU supports (scalar first). */
 export function nativeLevels(): Kernels[] {
-  return supportedIsaLevels().map((isa) => createNativeKernels(isa));
+  levelsMemo ??= supportedIsaLevels().map((isa) => createNativeKernels(isa));
+  return levelsMemo;
+}
+let levelsMemo: Kernels[] | undefined;
+
+/**
+ * Runs f once per native kernel variant: every ISA level of this CPU, and the AVX-512 level once
+ * more with the AVX512_BF16 dot-product kernels switched off (where the CPU has them), so that both
+ * the vdpbf16ps and the widening paths are checked on one machine.
+ */
+export function eachNativeVariant(f: (K: Kernels, label: string) => void): void {
+  const hasDot = setBf16DotForTests(true);
+  for (const K of nativeLevels()) {
+    f(K, K.name);
+    if (hasDot && K.name === "native-avx512") {
+      setBf16DotForTests(false);
+      try {
+        f(K, `${K.name}-nobf16dot`);
+      } finally {
+        setBf16DotForTests(true);
+      }
+    }
+  }
 }

@@ -1,5 +1,7 @@
-// int8 packed weights (native/pack_int8.cc) vs the reference int8 pack and linear, every ISA level
-// of this CPU and every group size the native kernels take (32, 64, 128 k values per scale).
+// int8 packed weights (native/pack_int8.cc, gemm_int8.cc) vs the reference int8 pack and linear,
+// every ISA level of this CPU (the AVX-512 level with and without the AVX512_BF16 kernels) and
+// every group size the native kernels take (32, 64, 128 k values per scale). The input rows are
+// rounded to bf16 on both sides.
 // Quantisation: identical (checked exactly by multiplying with identity rows, which reads the
 // dequantised weight back). linear: tolerance of helpers.ts (rtol 1e-5 against max(|expected|, rms))
 // plus an absolute 2e-8 * k (~ k/3 units of 2^-24: the f32 summation error of k products of
@@ -7,9 +9,9 @@
 // weights and scales, only the f32 summation order differs.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { PlainWeight } from "../../src/kernels/types.ts";
+import type { PackedWeight, PlainWeight } from "../../src/kernels/types.ts";
 import { referenceKernels as ref } from "./deps.ts";
-import { assertClose, nativeLevels, randArray, randWeight, rng } from "./helpers.ts";
+import { assertClose, eachNativeVariant, nativeLevels, randArray, randWeight, rng } from "./helpers.ts";
 
 const levels = nativeLevels();
 const GROUPS = [32, 64, 128];
@@ -82,18 +84,18 @@ describe("int8 packed linear", () => {
         const bias = randArray(r, n);
         for (const group of GROUPS) {
           const pref = ref.packWeight(w, "int8", { group });
-          const packs = levels.map((K) => K.packWeight(w, "int8", { group }));
+          const packs = new Map(levels.map((K) => [K.name, K.packWeight(w, "int8", { group })]));
           for (const m of [1, 2, 3, 5, 7, 16, 17, 40]) {
             if (k * n * m > 4e6 && m > 3) continue; // keep the reference side quick
             if (group !== 128 && n > 33 && m > 2 && m !== 17) continue; // the other groups: fewer large cases
             const x = randArray(r, m * k);
             for (const b of [null, bias]) {
               const expected = ref.linear(x, m, pref, b);
-              levels.forEach((K, i) => {
+              eachNativeVariant((K, label) => {
                 assertClose(
-                  K.linear(x, m, packs[i], b),
+                  K.linear(x, m, packs.get(K.name) as PackedWeight, b),
                   expected,
-                  `${K.name} int8 g${group} m=${m} k=${k} n=${n} bias=${!!b}`,
+                  `${label} int8 g${group} m=${m} k=${k} n=${n} bias=${!!b}`,
                   undefined,
                   2e-8 * k,
                 );
@@ -105,16 +107,16 @@ describe("int8 packed linear", () => {
     }
   });
 
-  test("large m spans several dequantised row blocks", () => {
+  test("large m spans several x panels, weight-row blocks and dequantised row blocks", () => {
     const r = rng(13);
     const [m, k, n] = [37, 130, 1100];
     const w = randWeight(r, "bf16", n, k);
     const x = randArray(r, m * k);
     for (const group of GROUPS) {
       const expected = ref.linear(x, m, ref.packWeight(w, "int8", { group }));
-      for (const K of levels) {
-        assertClose(K.linear(x, m, K.packWeight(w, "int8", { group })), expected, `${K.name} g${group} ${m}x${k}x${n}`);
-      }
+      eachNativeVariant((K, label) => {
+        assertClose(K.linear(x, m, K.packWeight(w, "int8", { group })), expected, `${label} g${group} ${m}x${k}x${n}`);
+      });
     }
   });
 

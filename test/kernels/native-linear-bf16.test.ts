@@ -5,27 +5,12 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { setBf16DotForTests } from "../../src/kernels/native.ts";
-import type { Conv2dParams, Kernels, PlainWeight } from "./deps.ts";
+import type { Conv2dParams, PlainWeight } from "./deps.ts";
 import { referenceKernels as ref } from "./deps.ts";
-import { assertClose, nativeLevels, randArray, randWeight, rng } from "./helpers.ts";
+import { assertClose, eachNativeVariant, nativeLevels, randArray, randWeight, rng } from "./helpers.ts";
 
 const levels = nativeLevels();
-const hasDot = setBf16DotForTests(true);
-
-/** Runs f once per kernel variant: every level, and the AVX-512 level once more without vdpbf16ps. */
-function eachVariant(f: (K: Kernels, label: string) => void): void {
-  for (const K of levels) {
-    f(K, K.name);
-    if (hasDot && K.name === "native-avx512") {
-      setBf16DotForTests(false);
-      try {
-        f(K, `${K.name}-nobf16dot`);
-      } finally {
-        setBf16DotForTests(true);
-      }
-    }
-  }
-}
+const eachVariant = eachNativeVariant;
 
 after(() => setBf16DotForTests(true));
 
