@@ -218,13 +218,133 @@ void rows(const uint32_t* a, size_t m, const Packed& w, size_t n0, size_t n1, fl
 }  // namespace gemv_avx512
 }  // namespace dsocr
 DSOCR_END_TARGET
+
+// AVX2 + FMA (no bf16 instructions): the panel's 32 columns as two halves of 16 (one cache line
+// per k-pair each); per k-pair a half is two ymm of pairs widened to even and odd f32 vectors, and
+// every row of x issues four FMAs (even then odd product per column, as the GEMM's uk_half, so the
+// result is bit-identical to linear_bf16's AVX2 GEMM path). 16 ymm registers: R x NB x 2
+// accumulators <= 8 (R = 1: 4 halves = 2 panels side by side; R = 2: 2 halves; R = 3, 4: 1).
+DSOCR_BEGIN_AVX2
+namespace dsocr {
+namespace gemv_avx2 {
+namespace {
+
+constexpr size_t PN = kBf16PanelN;
+constexpr size_t PF_DW = 1024;  // prefetch distance: 4 KiB ahead in each half-panel stream
+
+// c[r * ldc + 16 h + j] = sum over kp of the pair products (k order), r < R, halves h0 .. h0 + NB
+// of the task (half h: panel h / 2, columns 16 (h % 2) ..); the last half stores nv_last columns.
+template <int R, int NB>
+__attribute__((noinline)) void mk(size_t KP, const uint32_t* a, size_t lda, const uint32_t* b, size_t pstride,
+                                  size_t h0, float* c, size_t ldc, int nv_last) {
+  __m256 acc[R][NB][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int h = 0; h < NB; ++h) acc[r][h][0] = acc[r][h][1] = _mm256_setzero_ps();
+  const uint32_t* bh[NB];
+#pragma GCC unroll 4
+  for (int h = 0; h < NB; ++h) bh[h] = b + ((h0 + h) / 2) * pstride + ((h0 + h) % 2) * 16;
+  const __m256i hi = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
+  for (size_t kp = 0; kp < KP; ++kp) {
+#pragma GCC unroll 4
+    for (int h = 0; h < NB; ++h) {
+      const uint32_t* bp = bh[h] + kp * PN;
+      _mm_prefetch(reinterpret_cast<const char*>(bp + PF_DW), _MM_HINT_T0);
+      const __m256i v0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp));
+      const __m256i v1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + 8));
+      const __m256 e0 = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)), o0 = _mm256_castsi256_ps(_mm256_and_si256(v0, hi));
+      const __m256 e1 = _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16)), o1 = _mm256_castsi256_ps(_mm256_and_si256(v1, hi));
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m256i av = _mm256_set1_epi32(static_cast<int>(a[r * lda + kp]));
+        const __m256 ae = _mm256_castsi256_ps(_mm256_slli_epi32(av, 16));
+        const __m256 ao = _mm256_castsi256_ps(_mm256_and_si256(av, hi));
+        acc[r][h][0] = _mm256_fmadd_ps(ae, e0, acc[r][h][0]);
+        acc[r][h][1] = _mm256_fmadd_ps(ae, e1, acc[r][h][1]);
+        acc[r][h][0] = _mm256_fmadd_ps(ao, o0, acc[r][h][0]);
+        acc[r][h][1] = _mm256_fmadd_ps(ao, o1, acc[r][h][1]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int h = 0; h < NB; ++h) {
+      float* p = c + r * ldc + 16 * h;
+      const int nv = h == NB - 1 ? nv_last : 16;
+      if (nv == 16) {
+        _mm256_storeu_ps(p, acc[r][h][0]);
+        _mm256_storeu_ps(p + 8, acc[r][h][1]);
+      } else {
+        alignas(32) float t[16];
+        _mm256_store_ps(t, acc[r][h][0]);
+        _mm256_store_ps(t + 8, acc[r][h][1]);
+        for (int j = 0; j < nv; ++j) p[j] = t[j];
+      }
+    }
+}
+
+using Mk = void (*)(size_t, const uint32_t*, size_t, const uint32_t*, size_t, size_t, float*, size_t, int);
+
+constexpr int RMAX = 4;
+constexpr int max_nb(int r) { return r == 1 ? 4 : (r == 2 ? 2 : 1); }
+
+template <int R>
+Mk kernel_nb(int nb) {
+  switch (nb) {
+    case 1:
+      return &mk<R, 1>;
+    case 2:
+      if constexpr (max_nb(R) >= 2) return &mk<R, 2>;
+      break;
+    case 3:
+      if constexpr (max_nb(R) >= 3) return &mk<R, 3>;
+      break;
+    case 4:
+      if constexpr (max_nb(R) >= 4) return &mk<R, 4>;
+      break;
+  }
+  return nullptr;
+}
+
+Mk kernel(int r, int nb) {
+  switch (r) {
+    case 1: return kernel_nb<1>(nb);
+    case 2: return kernel_nb<2>(nb);
+    case 3: return kernel_nb<3>(nb);
+    default: return kernel_nb<4>(nb);
+  }
+}
+
+}  // namespace
+
+void rows(const uint32_t* a, size_t m, const Packed& w, size_t n0, size_t n1, float* y, size_t ldy) {
+  const size_t KP = (w.cols + 1) / 2, pstride = KP * PN;
+  const uint32_t* B = static_cast<const uint32_t*>(w.data);
+  const size_t h0 = n0 / 16, h1 = (n1 + 15) / 16;  // n0 is a multiple of the panel width
+  for (size_t r0 = 0; r0 < m; r0 += RMAX) {
+    const int rr = static_cast<int>(std::min<size_t>(RMAX, m - r0));
+    const int nm = max_nb(rr);
+    for (size_t h = h0; h < h1;) {
+      const int nb = static_cast<int>(std::min<size_t>(nm, h1 - h));
+      const int nv = static_cast<int>(std::min<size_t>(16, n1 - (h + nb - 1) * 16));
+      kernel(rr, nb)(KP, a + r0 * KP, KP, B, pstride, h, y + r0 * ldy + (h * 16 - n0), ldy, nv);
+      h += nb;
+    }
+  }
+}
+
+}  // namespace gemv_avx2
+}  // namespace dsocr
+DSOCR_END_TARGET
 #endif
 
 namespace dsocr {
 
 bool bf16_small_available(Isa isa) {
 #if DSOCR_X86
-  return isa == Isa::Avx512;
+  return isa == Isa::Avx512 || isa == Isa::Avx2;
 #else
   (void)isa;
   return false;
@@ -253,6 +373,7 @@ void bf16_round_rows(Isa isa, const float* x, size_t m, size_t K, uint32_t* a) {
 void bf16_rows(Isa isa, const uint32_t* a, size_t m, const Packed& w, size_t n0, size_t n1, float* y, size_t ldy) {
 #if DSOCR_X86
   if (isa == Isa::Avx512) return gemv_avx512::rows(a, m, w, n0, n1, y, ldy, bf16_dot_enabled());
+  if (isa == Isa::Avx2) return gemv_avx2::rows(a, m, w, n0, n1, y, ldy);
 #endif
   (void)isa, (void)a, (void)m, (void)w, (void)n0, (void)n1, (void)y, (void)ldy;
 }

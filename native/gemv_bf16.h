@@ -2,8 +2,8 @@
 // streams a contiguous range of whole panels once, several panels interleaved, with software
 // prefetch. Every output is the same chain of bf16 pair products, in k order from zero, as in the
 // blocked GEMM (vdpbf16ps, or the widening FMAs without AVX512_BF16), so results are bit-identical
-// to linear_bf16's GEMM path and independent of the thread count. AVX-512 only; elsewhere
-// bf16_small_available is false and callers use linear_bf16.
+// to linear_bf16's GEMM path and independent of the thread count. AVX-512 and AVX2; at the scalar
+// level bf16_small_available is false and callers use linear_bf16.
 #pragma once
 
 #include <cstddef>

@@ -86,6 +86,26 @@ describe("linear with bf16 packed weights", () => {
     }
   });
 
+  test("decode kernels (m <= 16) give exactly the GEMM path's values (same products, same order)", () => {
+    const r = rng(15);
+    for (const [k, n] of [
+      [1280, 1100],
+      [33, 70],
+      [515, 1025],
+    ]) {
+      const w = randWeight(r, "bf16", n, k);
+      const x = randArray(r, 17 * k, -4, 4);
+      eachVariant((K, label) => {
+        const p = K.packWeight(w, "bf16");
+        const all = K.linear(x, 17, p); // 17 rows: the blocked GEMM
+        for (const m of [1, 2, 3, 4, 5, 8, 16]) {
+          const got = K.linear(x.subarray(0, m * k), m, p);
+          assert.deepEqual(Array.from(got), Array.from(all.subarray(0, m * n)), `${label} m=${m} ${k}x${n}`);
+        }
+      });
+    }
+  });
+
   test("rounds the input to nearest even, NaN and infinities propagate", () => {
     const k = 40;
     const n = 3;
