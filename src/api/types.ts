@@ -17,7 +17,7 @@ export type ImageInput = string | Uint8Array | RgbImage;
 export interface LoadOptions {
   /** Compute threads (default: every core). */
   threads?: number;
-  /** `auto` (default): bf16 on CPUs with AVX-512 BF16, else f32. See `dsocr --help`. */
+  /** `auto` (default): bf16 with the AVX2 or AVX-512 kernels, f32 with the scalar ones. See `dsocr --help`. */
   precision?: Precision | "auto";
   /**
    * Pages decoded together in one batched step (default 1): concurrent {@link DeepSeekOCR.extract}

@@ -78,7 +78,7 @@ program
   .addOption(
     new Option(
       "--precision <p>",
-      "f32 (exact parity with the official code), bf16 (as the official bf16 inference), int8 (language-model weights), auto (bf16 on CPUs with AVX-512 BF16, else f32)",
+      "f32 (exact parity with the official code), bf16 (as the official bf16 inference), int8 (language-model weights), auto (bf16 with the AVX2 or AVX-512 kernels, f32 with the scalar ones)",
     )
       .choices(["auto", "f32", "bf16", "int8"])
       .default("auto"),

@@ -3,7 +3,7 @@
  * CPU, or the lower level named by DSOCR_ISA). `DSOCR_KERNELS=reference` selects the plain
  * TypeScript reference kernels instead (slow; for debugging and for machines without a compiler).
  */
-import { cpuFeatures, createNativeKernels, defaultIsa, nativeAvailable } from "./native.ts";
+import { createNativeKernels, defaultIsa, nativeAvailable } from "./native.ts";
 import { referenceKernels } from "./reference.ts";
 import type { Kernels, Precision } from "./types.ts";
 
@@ -29,11 +29,13 @@ export function getKernels(): Kernels {
 }
 
 /**
- * The precision a run uses when none is asked for (issue 10): `bf16` on CPUs with AVX-512 BF16
- * (native `vdpbf16ps`, as the official bf16 inference), `f32` elsewhere and with the reference kernels.
+ * The precision a run uses when none is asked for (issue 10): `bf16` wherever the native kernels
+ * run with SIMD (AVX-512 or AVX2): `vdpbf16ps` on AVX-512 BF16, elsewhere widened bf16 pairs on
+ * f32 FMAs, which measured as fast as f32 for encode and prefill while decode reads half the bytes
+ * (twice the tokens/s) and the weights take 6.8 GB instead of 13.6 (BENCHMARKS.md, the AVX2 run).
+ * `f32` (exact parity with the official code) with the scalar level and the reference kernels.
  */
 export function defaultPrecision(): Precision {
   if (process.env.DSOCR_KERNELS === "reference" || !nativeAvailable()) return "f32";
-  const f = cpuFeatures();
-  return f.avx512bf16 && defaultIsa() === "avx512" ? "bf16" : "f32";
+  return defaultIsa() === "scalar" ? "f32" : "bf16";
 }
