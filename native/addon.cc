@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "weight_alloc.h"
 #include "cpu.h"
 #include "kernels.h"
 #include "pack_bf16.h"
@@ -479,6 +480,7 @@ Napi::Value SetBf16Dot(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  dsocr::tune_malloc();  // activations reuse freed heap memory (weight_alloc.h)
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));

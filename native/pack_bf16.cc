@@ -11,6 +11,7 @@
 #include "gemv_bf16.h"
 #include "pool.h"
 #include "simd.h"
+#include "weight_alloc.h"
 
 // Like isa_foreach.h, plus DSOCR_BF16_LEVEL (the kernels use ISA-specific integer intrinsics).
 #define DSOCR_BF16_LEVEL 0
@@ -104,13 +105,14 @@ Packed* pack_bf16(const WeightRef& src) {
   const size_t npan = (N + kBf16PanelN - 1) / kBf16PanelN;
   const size_t bytes = npan * KP * kBf16PanelN * sizeof(uint32_t);
   const size_t alloc = std::max<size_t>(64, (bytes + 63) / 64 * 64);
-  void* data = std::aligned_alloc(64, alloc);
+  void* data = weight_alloc(alloc);
   if (!data) return nullptr;
   Packed* p = new (std::nothrow) Packed;
   if (!p) {
-    std::free(data);
+    weight_free(data, alloc);
     return nullptr;
   }
+  p->data_alloc = alloc;
   p->fmt = PackFmt::BF16;
   p->rows = N;
   p->cols = K;

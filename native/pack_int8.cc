@@ -17,6 +17,7 @@
 #include "pack_int8.h"
 #include "pool.h"
 #include "simd_i8.h"
+#include "weight_alloc.h"
 
 #define DSOCR_INL "pack_int8-inl.h"
 #include "isa_foreach.h"
@@ -41,8 +42,10 @@ Packed* pack_int8(Isa isa, const WeightRef& src, size_t group) {
   p->cols = K;
   p->group = group;
   const size_t qbytes = std::max<size_t>(64, Np * Kp), sbytes = (Np * ng * sizeof(float) + 63) / 64 * 64;
-  p->data = std::aligned_alloc(64, qbytes);
-  p->scales = static_cast<float*>(std::aligned_alloc(64, std::max<size_t>(64, sbytes)));
+  p->data_alloc = qbytes;
+  p->scales_alloc = std::max<size_t>(64, sbytes);
+  p->data = weight_alloc(p->data_alloc);
+  p->scales = static_cast<float*>(weight_alloc(p->scales_alloc));
   if (!p->data || !p->scales) {
     delete p;
     return nullptr;

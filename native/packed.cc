@@ -1,16 +1,15 @@
 // Packed weights: ownership and the per-format dispatch (see packed.h).
 #include "packed.h"
 
-#include <cstdlib>
-
 #include "pack_bf16.h"
 #include "pack_int8.h"
+#include "weight_alloc.h"
 
 namespace dsocr {
 
 Packed::~Packed() {
-  std::free(data);
-  std::free(scales);
+  weight_free(data, data_alloc);
+  weight_free(scales, scales_alloc);
 }
 
 Packed* pack_weight(Isa isa, const WeightRef& src, PackFmt fmt, size_t group) {

@@ -21,8 +21,9 @@ struct Packed {
   PackFmt fmt;
   size_t rows = 0, cols = 0;  // logical [rows = N, cols = K], as the plain weight
   size_t bytes = 0;           // bytes owned (data + scales), for memory accounting
-  void* data = nullptr;       // 64-byte aligned, owned; layout defined by the format
-  float* scales = nullptr;    // INT8: owned scales; BF16: null
+  void* data = nullptr;       // 64-byte aligned, owned (weight_alloc); layout defined by the format
+  float* scales = nullptr;    // INT8: owned scales (weight_alloc); BF16: null
+  size_t data_alloc = 0, scales_alloc = 0;  // bytes given to weight_alloc
   size_t group = 0;           // INT8: k values per scale (scales [padded rows, ceil(cols / group)])
   ~Packed();
 };
