@@ -192,6 +192,16 @@ export function decodeBytes(lm: LanguageConfig, p: DecodePrecision, batch = 1): 
 }
 
 /**
+ * KV-cache bytes one decode step of one sequence reads: K and V of every layer at `positions`
+ * cached positions, `bytesPerValue` bytes each (2: the bf16 cache of the bf16 and int8 precisions;
+ * 4: the f32 cache of f32).
+ */
+export function kvCacheBytes(lm: LanguageConfig, positions: number, bytesPerValue = 2): number {
+  const kv = (lm.hiddenSize / lm.numAttentionHeads) * lm.numKeyValueHeads;
+  return lm.numHiddenLayers * 2 * positions * kv * bytesPerValue;
+}
+
+/**
  * The distinct linear GEMM shapes the model runs: SAM qkv/proj/mlp/neck at the 1024 global view and
  * the 768 tiles (windowed rows padded), the Qwen2 encoder's stacked q/k/v, o and MLP at 2n rows (512
  * and 288), the projector, and the LM prefill of `prefillRows` rows (stacked q/k/v, o, dense MLP, shared experts,

@@ -32,11 +32,13 @@ import type { Kernels, PackedWeight, Precision, Weight } from "../src/kernels/ty
 import { LanguageModel, type LmState } from "../src/model/language-model.ts";
 import { VisionV2 } from "../src/model/vision-v2.ts";
 import {
+  type DecodePrecision,
   decodeBytes,
   encodeFlops,
   type GemmShape,
   gemmFlops,
   gemmName,
+  kvCacheBytes,
   modelGemmShapes,
   prefillFlops,
 } from "./counts.ts";
@@ -378,6 +380,31 @@ function timedPrefill(
   };
 }
 
+/**
+ * decode.b1.<precision>: greedy steps after the prefill `p`. The limit's bytes are the weights read
+ * per token and the bf16 KV cache at the median step's context (~70 MB at 1131 positions: a step
+ * cannot be faster than reading both).
+ */
+function decodeB1(
+  lm: LanguageModel,
+  p: { state: LmState; logits: Float32Array },
+  precision: DecodePrecision,
+  steps: number,
+  bw: number,
+): Result {
+  const name = `decode.b1.${precision}`;
+  const weights = decodeBytes(lm.config, precision);
+  const positions = PREFILL_ROWS + Math.floor(steps / 2);
+  const kv = kvCacheBytes(lm.config, positions);
+  const sec = decodeSteps(lm, p.state, argmax(p.logits), steps);
+  log(`  ${name}: ${(1 / sec).toFixed(2)} tokens/s`);
+  return result(name, 1 / sec, "tokens/s", bw / (weights + kv), {
+    bytes: weights + kv,
+    seconds: sec,
+    note: `after ${PREFILL_ROWS} prefill rows; bytes: weights ${(weights / 1e9).toFixed(3)} GB + KV cache ${(kv / 1e9).toFixed(3)} GB (${positions} positions)`,
+  });
+}
+
 function benchLm(k: Kernels, o: Options, cfg: ModelConfig, lim: Limits, want: (n: string) => boolean): Result[] {
   const out: Result[] = [];
   const lmCfg = cfg.language;
@@ -390,22 +417,13 @@ function benchLm(k: Kernels, o: Options, cfg: ModelConfig, lim: Limits, want: (n
     if (want(prefillName) || want("decode.b1.bf16")) {
       const p = timedPrefill(lm, cfg, prefillName, "bf16", want(prefillName) ? prefillReps : 0, lim);
       if (p.result) out.push(p.result);
-      if (want("decode.b1.bf16")) {
-        const bytes = decodeBytes(lmCfg, "bf16");
-        const sec = decodeSteps(lm, p.state, argmax(p.logits), o.quick ? 6 : 24);
-        out.push(
-          result("decode.b1.bf16", 1 / sec, "tokens/s", bw / bytes, {
-            bytes,
-            seconds: sec,
-            note: `after ${PREFILL_ROWS} prefill rows`,
-          }),
-        );
-        log(`  decode.b1.bf16: ${(1 / sec).toFixed(2)} tokens/s`);
-      }
+      if (want("decode.b1.bf16")) out.push(decodeB1(lm, p, "bf16", o.quick ? 6 : 24, bw));
     }
     if (want("decode.b8.bf16")) {
-      const bytes = decodeBytes(lmCfg, "bf16", 8);
       const ctx = 64;
+      const steps = o.quick ? 4 : 16;
+      const kv = 8 * kvCacheBytes(lmCfg, ctx + Math.floor(steps / 2));
+      const bytes = decodeBytes(lmCfg, "bf16", 8) + kv;
       const states = Array.from({ length: 8 }, (_, i) => {
         const st = lm.newState(ctx + 64);
         lm.prefill(st, lm.embed(randomIds(ctx, lmCfg.vocabSize, 50 + i)), ctx);
@@ -413,7 +431,7 @@ function benchLm(k: Kernels, o: Options, cfg: ModelConfig, lim: Limits, want: (n
       });
       let ids = states.map((_, i) => 1000 + i);
       const ts: number[] = [];
-      for (let i = 0; i < (o.quick ? 4 : 16); i++) {
+      for (let i = 0; i < steps; i++) {
         const t0 = now();
         const ls = lm.decodeBatch(states, ids);
         ts.push(now() - t0);
@@ -438,18 +456,7 @@ function benchLm(k: Kernels, o: Options, cfg: ModelConfig, lim: Limits, want: (n
     const { lm, release } = loadLm(k, o.model, cfg, "int8");
     const p = timedPrefill(lm, cfg, prefillInt8, "int8", want(prefillInt8) ? prefillReps : 0, lim);
     if (p.result) out.push(p.result);
-    if (want("decode.b1.int8")) {
-      const bytes = decodeBytes(lmCfg, "int8");
-      const sec = decodeSteps(lm, p.state, argmax(p.logits), o.quick ? 6 : 24);
-      out.push(
-        result("decode.b1.int8", 1 / sec, "tokens/s", bw / bytes, {
-          bytes,
-          seconds: sec,
-          note: `after ${PREFILL_ROWS} prefill rows`,
-        }),
-      );
-      log(`  decode.b1.int8: ${(1 / sec).toFixed(2)} tokens/s`);
-    }
+    if (want("decode.b1.int8")) out.push(decodeB1(lm, p, "int8", o.quick ? 6 : 24, bw));
     release();
   }
   return out;

@@ -232,21 +232,33 @@ namespace {
 constexpr size_t PN = kBf16PanelN;
 constexpr size_t PF_DW = 1024;  // prefetch distance: 4 KiB ahead in each half-panel stream
 
-// c[r * ldc + 16 h + j] = sum over kp of the pair products (k order), r < R, halves h0 .. h0 + NB
-// of the task (half h: panel h / 2, columns 16 (h % 2) ..); the last half stores nv_last columns.
+// c[r * ldc + 16 h + j] = sum over kp in [k0, k1) of the pair products (k order), r < R, halves
+// h0 .. h0 + NB of the task (half h: panel h / 2, columns 16 (h % 2) ..); the last half stores
+// nv_last columns. `carry`: the sums continue from the values in c (a chunk after the first).
 template <int R, int NB>
-__attribute__((noinline)) void mk(size_t KP, const uint32_t* a, size_t lda, const uint32_t* b, size_t pstride,
-                                  size_t h0, float* c, size_t ldc, int nv_last) {
+__attribute__((noinline)) void mk(size_t k0, size_t k1, bool carry, const uint32_t* a, size_t lda, const uint32_t* b,
+                                  size_t pstride, size_t h0, float* c, size_t ldc, int nv_last) {
   __m256 acc[R][NB][2];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int h = 0; h < NB; ++h) acc[r][h][0] = acc[r][h][1] = _mm256_setzero_ps();
+    for (int h = 0; h < NB; ++h) {
+      if (!carry) {
+        acc[r][h][0] = acc[r][h][1] = _mm256_setzero_ps();
+        continue;
+      }
+      const float* p = c + r * ldc + 16 * h;
+      alignas(32) float t[16] = {};
+      const int nv = h == NB - 1 ? nv_last : 16;
+      for (int j = 0; j < nv; ++j) t[j] = p[j];
+      acc[r][h][0] = _mm256_load_ps(t);
+      acc[r][h][1] = _mm256_load_ps(t + 8);
+    }
   const uint32_t* bh[NB];
 #pragma GCC unroll 4
   for (int h = 0; h < NB; ++h) bh[h] = b + ((h0 + h) / 2) * pstride + ((h0 + h) % 2) * 16;
   const __m256i hi = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
-  for (size_t kp = 0; kp < KP; ++kp) {
+  for (size_t kp = k0; kp < k1; ++kp) {
 #pragma GCC unroll 4
     for (int h = 0; h < NB; ++h) {
       const uint32_t* bp = bh[h] + kp * PN;
@@ -285,7 +297,7 @@ __attribute__((noinline)) void mk(size_t KP, const uint32_t* a, size_t lda, cons
     }
 }
 
-using Mk = void (*)(size_t, const uint32_t*, size_t, const uint32_t*, size_t, size_t, float*, size_t, int);
+using Mk = void (*)(size_t, size_t, bool, const uint32_t*, size_t, const uint32_t*, size_t, size_t, float*, size_t, int);
 
 constexpr int RMAX = 4;
 constexpr int max_nb(int r) { return r == 1 ? 4 : (r == 2 ? 2 : 1); }
@@ -323,14 +335,28 @@ void rows(const uint32_t* a, size_t m, const Packed& w, size_t n0, size_t n1, fl
   const size_t KP = (w.cols + 1) / 2, pstride = KP * PN;
   const uint32_t* B = static_cast<const uint32_t*>(w.data);
   const size_t h0 = n0 / 16, h1 = (n1 + 15) / 16;  // n0 is a multiple of the panel width
-  for (size_t r0 = 0; r0 < m; r0 += RMAX) {
-    const int rr = static_cast<int>(std::min<size_t>(RMAX, m - r0));
-    const int nm = max_nb(rr);
+  if (m <= static_cast<size_t>(RMAX)) {
+    const int rr = static_cast<int>(m), nm = max_nb(rr);
     for (size_t h = h0; h < h1;) {
       const int nb = static_cast<int>(std::min<size_t>(nm, h1 - h));
       const int nv = static_cast<int>(std::min<size_t>(16, n1 - (h + nb - 1) * 16));
-      kernel(rr, nb)(KP, a + r0 * KP, KP, B, pstride, h, y + r0 * ldy + (h * 16 - n0), ldy, nv);
+      kernel(rr, nb)(0, KP, false, a, KP, B, pstride, h, y + (h * 16 - n0), ldy, nv);
       h += nb;
+    }
+    return;
+  }
+  // More rows than one pass holds: per half, chunks of KC k-pairs (16 KiB of weights, in L1) run
+  // for every group of RMAX rows before the next chunk, so the weights come from memory once;
+  // the sums carry over from chunk to chunk in k order (same values as one pass).
+  constexpr size_t KC = 256;
+  for (size_t h = h0; h < h1; ++h) {
+    const int nv = static_cast<int>(std::min<size_t>(16, n1 - h * 16));
+    for (size_t k0 = 0; k0 < KP; k0 += KC) {
+      const size_t k1 = std::min(KP, k0 + KC);
+      for (size_t r0 = 0; r0 < m; r0 += RMAX) {
+        const int rr = static_cast<int>(std::min<size_t>(RMAX, m - r0));
+        kernel(rr, 1)(k0, k1, k0 > 0, a + r0 * KP, KP, B, pstride, h, y + r0 * ldy + (h * 16 - n0), ldy, nv);
+      }
     }
   }
 }

@@ -11,6 +11,7 @@ import {
   encodeFlops,
   gemmFlops,
   gemmName,
+  kvCacheBytes,
   modelGemmShapes,
   prefillFlops,
   qwen2EncoderFlops,
@@ -89,6 +90,9 @@ describe("bench counts", () => {
     assert.ok(ratio > 0.5 && ratio < 0.53, `int8/bf16 = ${ratio}`);
     // batched: the shared weights are read once, routed experts as the expected distinct count
     assert.ok(decodeBytes(full.language, "bf16", 8) < 8 * decodeBytes(full.language, "bf16"));
+    // KV cache read per step: 12 layers x (K, V) x positions x 1280 (10 kv heads x 128) x 2 B (bf16).
+    assert.equal(kvCacheBytes(full.language, 1131), 12 * 2 * 1131 * 1280 * 2);
+    assert.equal(kvCacheBytes(full.language, 1131, 4), 2 * kvCacheBytes(full.language, 1131));
   });
 
   test("the real model's GEMM shapes include the issue's", () => {
