@@ -149,15 +149,14 @@ __attribute__((noinline)) void uk_widen(size_t kpc, const uint32_t* a, const uin
   __m512 r0[R], r1[R];
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i) r0[i] = r1[i] = _mm512_setzero_ps();
-  const __m512i hi = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
   for (size_t k = 0; k < kpc; ++k) {
-    const __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 16);
-    const __m512 b0e = _mm512_castsi512_ps(_mm512_slli_epi32(b0, 16)), b0o = _mm512_castsi512_ps(_mm512_and_si512(b0, hi));
-    const __m512 b1e = _mm512_castsi512_ps(_mm512_slli_epi32(b1, 16)), b1o = _mm512_castsi512_ps(_mm512_and_si512(b1, hi));
+    __m512 b0e, b0o, b1e, b1o;
+    DSOCR_VEC::widen_pairs(_mm512_loadu_si512(b), b0e, b0o);
+    DSOCR_VEC::widen_pairs(_mm512_loadu_si512(b + 16), b1e, b1o);
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      const __m512i av = _mm512_set1_epi32(static_cast<int>(a[i]));
-      const __m512 ae = _mm512_castsi512_ps(_mm512_slli_epi32(av, 16)), ao = _mm512_castsi512_ps(_mm512_and_si512(av, hi));
+      __m512 ae, ao;
+      DSOCR_VEC::widen_pairs(_mm512_set1_epi32(static_cast<int>(a[i])), ae, ao);
       r0[i] = _mm512_fmadd_ps(ae, b0e, r0[i]);
       r1[i] = _mm512_fmadd_ps(ae, b1e, r1[i]);
       r0[i] = _mm512_fmadd_ps(ao, b0o, r0[i]);
@@ -180,16 +179,14 @@ __attribute__((noinline)) void uk_half(size_t kpc, const uint32_t* a, const uint
   __m256 r0[R], r1[R];
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) r0[i] = r1[i] = _mm256_setzero_ps();
-  const __m256i hi = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
   for (size_t k = 0; k < kpc; ++k) {
-    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
-    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 8));
-    const __m256 b0e = _mm256_castsi256_ps(_mm256_slli_epi32(b0, 16)), b0o = _mm256_castsi256_ps(_mm256_and_si256(b0, hi));
-    const __m256 b1e = _mm256_castsi256_ps(_mm256_slli_epi32(b1, 16)), b1o = _mm256_castsi256_ps(_mm256_and_si256(b1, hi));
+    __m256 b0e, b0o, b1e, b1o;
+    DSOCR_VEC::widen_pairs(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), b0e, b0o);
+    DSOCR_VEC::widen_pairs(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 8)), b1e, b1o);
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
-      const __m256i av = _mm256_set1_epi32(static_cast<int>(a[i]));
-      const __m256 ae = _mm256_castsi256_ps(_mm256_slli_epi32(av, 16)), ao = _mm256_castsi256_ps(_mm256_and_si256(av, hi));
+      __m256 ae, ao;
+      DSOCR_VEC::widen_pairs(_mm256_set1_epi32(static_cast<int>(a[i])), ae, ao);
       r0[i] = _mm256_fmadd_ps(ae, b0e, r0[i]);
       r1[i] = _mm256_fmadd_ps(ae, b1e, r1[i]);
       r0[i] = _mm256_fmadd_ps(ao, b0o, r0[i]);

@@ -84,7 +84,6 @@ __attribute__((noinline)) void mk_widen(size_t KP, const uint32_t* a, size_t lda
   for (int p = 0; p < P; ++p)
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) acc[p][r][0] = acc[p][r][1] = _mm512_setzero_ps();
-  const __m512i hi = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
   for (size_t kp = 0; kp < KP; ++kp) {
     __m512 b0e[P], b0o[P], b1e[P], b1o[P];
 #pragma GCC unroll 4
@@ -92,17 +91,13 @@ __attribute__((noinline)) void mk_widen(size_t KP, const uint32_t* a, size_t lda
       const uint32_t* bp = b + p * pstride + kp * PN;
       _mm_prefetch(reinterpret_cast<const char*>(bp + PF_DW), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(bp + PF_DW + 16), _MM_HINT_T0);
-      const __m512i v0 = _mm512_load_si512(bp), v1 = _mm512_load_si512(bp + 16);
-      b0e[p] = _mm512_castsi512_ps(_mm512_slli_epi32(v0, 16));
-      b0o[p] = _mm512_castsi512_ps(_mm512_and_si512(v0, hi));
-      b1e[p] = _mm512_castsi512_ps(_mm512_slli_epi32(v1, 16));
-      b1o[p] = _mm512_castsi512_ps(_mm512_and_si512(v1, hi));
+      simd::VAvx512::widen_pairs(_mm512_load_si512(bp), b0e[p], b0o[p]);
+      simd::VAvx512::widen_pairs(_mm512_load_si512(bp + 16), b1e[p], b1o[p]);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m512i av = _mm512_set1_epi32(static_cast<int>(a[r * lda + kp]));
-      const __m512 ae = _mm512_castsi512_ps(_mm512_slli_epi32(av, 16));
-      const __m512 ao = _mm512_castsi512_ps(_mm512_and_si512(av, hi));
+      __m512 ae, ao;
+      simd::VAvx512::widen_pairs(_mm512_set1_epi32(static_cast<int>(a[r * lda + kp])), ae, ao);
 #pragma GCC unroll 4
       for (int p = 0; p < P; ++p) {
         acc[p][r][0] = _mm512_fmadd_ps(ae, b0e[p], acc[p][r][0]);
@@ -229,6 +224,7 @@ namespace dsocr {
 namespace gemv_avx2 {
 namespace {
 
+using W = simd::VAvx2;
 constexpr size_t PN = kBf16PanelN;
 constexpr size_t PF_DW = 1024;  // prefetch distance: 4 KiB ahead in each half-panel stream
 
@@ -257,21 +253,18 @@ __attribute__((noinline)) void mk(size_t k0, size_t k1, bool carry, const uint32
   const uint32_t* bh[NB];
 #pragma GCC unroll 4
   for (int h = 0; h < NB; ++h) bh[h] = b + ((h0 + h) / 2) * pstride + ((h0 + h) % 2) * 16;
-  const __m256i hi = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
   for (size_t kp = k0; kp < k1; ++kp) {
 #pragma GCC unroll 4
     for (int h = 0; h < NB; ++h) {
       const uint32_t* bp = bh[h] + kp * PN;
       _mm_prefetch(reinterpret_cast<const char*>(bp + PF_DW), _MM_HINT_T0);
-      const __m256i v0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp));
-      const __m256i v1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + 8));
-      const __m256 e0 = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)), o0 = _mm256_castsi256_ps(_mm256_and_si256(v0, hi));
-      const __m256 e1 = _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16)), o1 = _mm256_castsi256_ps(_mm256_and_si256(v1, hi));
+      __m256 e0, o0, e1, o1;
+      W::widen_pairs(_mm256_load_si256(reinterpret_cast<const __m256i*>(bp)), e0, o0);
+      W::widen_pairs(_mm256_load_si256(reinterpret_cast<const __m256i*>(bp + 8)), e1, o1);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        const __m256i av = _mm256_set1_epi32(static_cast<int>(a[r * lda + kp]));
-        const __m256 ae = _mm256_castsi256_ps(_mm256_slli_epi32(av, 16));
-        const __m256 ao = _mm256_castsi256_ps(_mm256_and_si256(av, hi));
+        __m256 ae, ao;
+        W::widen_pairs(_mm256_set1_epi32(static_cast<int>(a[r * lda + kp])), ae, ao);
         acc[r][h][0] = _mm256_fmadd_ps(ae, e0, acc[r][h][0]);
         acc[r][h][1] = _mm256_fmadd_ps(ae, e1, acc[r][h][1]);
         acc[r][h][0] = _mm256_fmadd_ps(ao, o0, acc[r][h][0]);

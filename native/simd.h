@@ -131,6 +131,11 @@ struct VAvx2 {
   }
   static DSOCR_INLINE T loadn(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
   static DSOCR_INLINE void storen(float* p, T v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  // bf16 pairs (dword = lo | hi << 16) widened exactly to f32: even = lo, odd = hi.
+  static DSOCR_INLINE void widen_pairs(__m256i v, T& even, T& odd) {
+    even = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    odd = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+  }
   static DSOCR_INLINE T load_bf16(const uint16_t* p) {
     __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
@@ -236,6 +241,11 @@ struct VAvx512 {
   static DSOCR_INLINE __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
   static DSOCR_INLINE T loadn(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
   static DSOCR_INLINE void storen(float* p, T v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  // bf16 pairs (dword = lo | hi << 16) widened exactly to f32: even = lo, odd = hi.
+  static DSOCR_INLINE void widen_pairs(__m512i v, T& even, T& odd) {
+    even = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+    odd = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+  }
   static DSOCR_INLINE T load_bf16(const uint16_t* p) {
     __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
