@@ -305,7 +305,7 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
 }
 
 // attention(isa, q, k, v, out, batch, lq, lk, heads, kvHeads, headDim, lkCapacity, causal,
-//           causalOffset, scale, mask | null, relH | null, relW | null, relh, relw)
+//           causalOffset, scale, mask | null, relH | null, relW | null, relh, relw, bf16)
 // k and v: Float32Array, or Uint16Array (bf16 bit patterns) for both.
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Args a(info);
@@ -321,6 +321,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   p.causal = a.boolean(12);
   p.causal_offset = a.integer(13, "causalOffset", 0, 9007199254740991.0);
   p.scale = static_cast<float>(a.number(14, "scale"));
+  p.bf16_products = a.boolean(20);
   if (!a.ok()) return info.Env().Undefined();
   if (p.kv_heads == 0 || p.heads % p.kv_heads != 0) a.range_error("heads must be a multiple of kvHeads (>= 1)");
   if (p.cap < p.lk) a.range_error("lkCapacity must be >= lk");

@@ -59,6 +59,71 @@ DSOCR_INLINE float dotf(const float* a, const KT* b, size_t d) {
   return V::hsum(V::add(s0, s1));
 }
 
+// ---- bf16 products (AttentionArgs.bf16_products) ----------------------------------------------
+
+DSOCR_INLINE uint32_t rne16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+// p[i] = f32(bf16(p[i])) (RNE), in place. (Auto-vectorised.)
+void round_inplace(float* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t r = rne16(p[i]) << 16;
+    std::memcpy(p + i, &r, 4);
+  }
+}
+
+// dst[i] = bf16(lo[i]) | bf16(hi[i]) << 16 (hi null: 0), i < n: a row of bf16 pairs.
+void pair_rows(const float* lo, const float* hi, size_t n, uint32_t* dst) {
+  if (hi) {
+    for (size_t i = 0; i < n; ++i) dst[i] = rne16(lo[i]) | (rne16(hi[i]) << 16);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = rne16(lo[i]);
+  }
+}
+
+#if DSOCR_X86
+// The f32 ukernel's tile on bf16 pairs: C[i][j] (+)= sum_{kp < kpc} a(kp, i) . b(kp, j), with
+// a(kp, i) = A[kp * lda + i] and b(kp, j) = B[kp * ldb + j] bf16 pairs (vdpbf16ps: both products of
+// a pair, f32 accumulation), i < R, j < 32; rows < mv and columns < nv stored; `acc` adds to C.
+// Only called at the AVX-512 level on AVX512_BF16 CPUs (AttentionArgs.bf16_dot).
+template <int R>
+__attribute__((noinline, unused, target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c"))) void
+uk_pairs(size_t kpc, const uint32_t* a, size_t lda, const uint32_t* b, size_t ldb, float* c, size_t ldc, int mv,
+         int nv, bool acc) {
+  __m512 r0[R], r1[R];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) r0[i] = r1[i] = _mm512_setzero_ps();
+  for (size_t k = 0; k < kpc; ++k) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[i]));
+      r0[i] = _mm512_dpbf16_ps(r0[i], av, b0);
+      r1[i] = _mm512_dpbf16_ps(r1[i], av, b1);
+    }
+    a += lda;
+    b += ldb;
+  }
+  const __mmask16 m0 = nv >= 16 ? __mmask16(0xffff) : __mmask16((1u << nv) - 1u);
+  const __mmask16 m1 = nv <= 16 ? __mmask16(0) : nv >= 32 ? __mmask16(0xffff) : __mmask16((1u << (nv - 16)) - 1u);
+  for (int i = 0; i < mv; ++i) {
+    float* p = c + i * ldc;
+    __m512 v0 = r0[i], v1 = r1[i];
+    if (acc) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, p));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, p + 16));
+    }
+    _mm512_mask_storeu_ps(p, m0, v0);
+    _mm512_mask_storeu_ps(p + 16, m1, v1);
+  }
+}
+#endif
+
 // Decode (lq <= SMALL_LQ, no mask, no rel-pos): split-K over fixed chunks of DEC_CH keys. A task
 // owns one chunk of one batch and walks its K rows, then its V rows, front to back for all heads
 // at once (each cache row is one contiguous kv_heads * d run, so the reads are sequential instead of
@@ -216,6 +281,7 @@ void attn_tiled(const AttentionArgs& a) {
   const size_t d = a.d, kw = a.kv_heads * d, group = a.heads / a.kv_heads;
   const size_t lq = a.lq, lk = a.lk;
   const size_t dpad = round_up(d, NR);
+  const size_t dP = ceil_div(d, 2);  // bf16 pairs along d (bf16_dot)
   const size_t kpan = ceil_div(lk, MR);
   const size_t kp_stride = kpan * MR * d, vp_stride = lk * dpad, kv_stride = kp_stride + vp_stride;
   const size_t nqb = ceil_div(lq, BQ);
@@ -258,6 +324,21 @@ void attn_tiled(const AttentionArgs& a) {
         }
         for (size_t c = d; c < dpad; ++c) dst[c] = 0.f;
       }
+      if (a.bf16_dot) {
+        // In place, as bf16 pairs: K panels [kpan][dP][MR] (pairs along d), V [ceil(lk/2)][dpad]
+        // (pairs of consecutive keys); each pair row is built before its source rows are overwritten.
+        uint32_t* kq = reinterpret_cast<uint32_t*>(kp);
+        for (size_t pn = 0; pn < kpan; ++pn)
+          for (size_t cp = 0; cp < dP; ++cp)
+            pair_rows(kp + (pn * d + 2 * cp) * MR, 2 * cp + 1 < d ? kp + (pn * d + 2 * cp + 1) * MR : nullptr, MR,
+                      kq + (pn * dP + cp) * MR);
+        uint32_t* vq = reinterpret_cast<uint32_t*>(vp);
+        for (size_t jp = 0; jp < ceil_div(lk, 2); ++jp)
+          pair_rows(vp + 2 * jp * dpad, 2 * jp + 1 < lk ? vp + (2 * jp + 1) * dpad : nullptr, dpad, vq + jp * dpad);
+      } else if (a.bf16_products) {
+        round_inplace(kp, kp_stride);
+        round_inplace(vp, lk * dpad);
+      }
     });
 
     pool::parallel_for(bc * a.heads * nqb, [&, b0](size_t t) {
@@ -284,6 +365,13 @@ void attn_tiled(const AttentionArgs& a) {
       for (size_t i = 0; i < bq; ++i) {
         const float* qi = q + (b * lq + q0 + i) * qw + h * d;
         for (size_t c = 0; c < d; ++c) qt[c * bqp + i] = qi[c];
+      }
+      if (a.bf16_dot) {  // in place: pairs along d, [dP][bqp]
+        uint32_t* qp = reinterpret_cast<uint32_t*>(qt);
+        for (size_t cp = 0; cp < dP; ++cp)
+          pair_rows(qt + 2 * cp * bqp, 2 * cp + 1 < d ? qt + (2 * cp + 1) * bqp : nullptr, bqp, qp + cp * bqp);
+      } else if (a.bf16_products) {
+        round_inplace(qt, d * bqp);
       }
       std::fill(o, o + bq * dpad, 0.f);
       for (size_t i = 0; i < bqp; ++i) {
@@ -313,9 +401,20 @@ void attn_tiled(const AttentionArgs& a) {
         // S^T = K_block . Q^T
         const size_t kpn = ceil_div(kb, MR);
         for (size_t ir = 0; ir < kpn; ++ir)
-          for (size_t jr = 0; jr < bqp / NR; ++jr)
+          for (size_t jr = 0; jr < bqp / NR; ++jr) {
+#if DSOCR_X86
+            if constexpr (MR == 12 && NR == 32) {
+              if (a.bf16_dot) {
+                uk_pairs<MR>(dP, reinterpret_cast<const uint32_t*>(kp) + (j0 / MR + ir) * dP * MR, MR,
+                             reinterpret_cast<const uint32_t*>(qt) + jr * NR, bqp, st + ir * MR * bqp + jr * NR, bqp,
+                             MR, NR, false);
+                continue;
+              }
+            }
+#endif
             ukernel(static_cast<int>(d), kp + (j0 / MR + ir) * d * MR, MR, qt + jr * NR, bqp,
                     st + ir * MR * bqp + jr * NR, bqp, MR, NR, false);
+          }
         // Scores and the block maximum.
         const bool need_causal = a.causal && static_cast<int64_t>(j0 + kb - 1) > a.causal_offset + static_cast<int64_t>(q0);
         size_t y2 = rh ? j0 / rw : 0, x2 = rh ? j0 % rw : 0;
@@ -371,6 +470,24 @@ void attn_tiled(const AttentionArgs& a) {
         }
         // O += P V
         const size_t qgroups = ceil_div(bq, MR);
+#if DSOCR_X86
+        if constexpr (MR == 12 && NR == 32) {
+          if (a.bf16_dot) {
+            // P as pairs of consecutive keys, in place: row jp of st <- rows 2jp, 2jp + 1.
+            uint32_t* pp = reinterpret_cast<uint32_t*>(st);
+            const size_t kbp = ceil_div(kb, 2);
+            for (size_t jp = 0; jp < kbp; ++jp)
+              pair_rows(st + 2 * jp * bqp, 2 * jp + 1 < kb ? st + (2 * jp + 1) * bqp : nullptr, bqp, pp + jp * bqp);
+            const uint32_t* vq = reinterpret_cast<const uint32_t*>(vp) + (j0 / 2) * dpad;
+            for (size_t ir = 0; ir < qgroups; ++ir)
+              for (size_t jr = 0; jr < dpad / NR; ++jr)
+                uk_pairs<MR>(kbp, pp + ir * MR, bqp, vq + jr * NR, dpad, o + ir * MR * dpad + jr * NR, dpad,
+                             static_cast<int>(std::min<size_t>(MR, bq - ir * MR)), NR, true);
+            continue;
+          }
+        }
+#endif
+        if (a.bf16_products) round_inplace(st, kb * bqp);
         for (size_t ir = 0; ir < qgroups; ++ir)
           for (size_t jr = 0; jr < dpad / NR; ++jr)
             ukernel(static_cast<int>(kb), st + ir * MR, bqp, vp + j0 * dpad + jr * NR, dpad,
@@ -389,7 +506,9 @@ void attn_tiled(const AttentionArgs& a) {
 
 template <class KT>
 void attention_kv(const AttentionArgs& a) {
-  if (a.lq <= SMALL_LQ && !a.mask && !a.rel_h_table) {
+  if (a.bf16_products) {  // the tiled kernel is the one that rounds (any lq)
+    attn_tiled<KT>(a);
+  } else if (a.lq <= SMALL_LQ && !a.mask && !a.rel_h_table) {
     attn_decode<KT>(a);
   } else if (a.lq <= SMALL_LQ) {
     attn_small<KT>(a);

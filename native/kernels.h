@@ -51,6 +51,10 @@ struct AttentionArgs {
   const float* rel_h_table;  // null when absent
   const float* rel_w_table;
   size_t rel_h, rel_w;
+  // bf16 products (types.ts AttentionParams.bf16): q, k, v and the probabilities rounded to bf16
+  // for q·kᵀ and p·v. bf16_dot (set by attention()): on vdpbf16ps (AVX-512 level, AVX512_BF16).
+  bool bf16_products = false;
+  bool bf16_dot = false;
 };
 
 void attention(Isa isa, const AttentionArgs& a);

@@ -109,6 +109,7 @@ interface Addon {
     tableW: Nullable<F32>,
     relH: number,
     relW: number,
+    bf16: boolean,
   ): void;
   conv2d(
     isa: number,
@@ -585,6 +586,7 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
         rel ? rel.tableW : null,
         rel ? rel.h : 0,
         rel ? rel.w : 0,
+        p.bf16 === true,
       );
       return out;
     },

@@ -267,8 +267,17 @@ function kvF32(fn: string, name: string, a: KvArray): Float32Array {
 function attention(q: Float32Array, kIn: KvArray, vIn: KvArray, p: AttentionParams): Float32Array {
   if (kIn.constructor !== vIn.constructor) throw new TypeError("attention: k and v must have the same type");
   // bf16 K/V: the f32 computation on the exactly widened values (types.ts).
-  const k = kvF32("attention", "k", kIn);
-  const v = kvF32("attention", "v", vIn);
+  let k = kvF32("attention", "k", kIn);
+  let v = kvF32("attention", "v", vIn);
+  // bf16 products: q, k and v rounded to bf16 for q·kᵀ and p·v (rel-pos keeps the f32 q), and each
+  // probability rounded before it multiplies v (its f32 value goes into the sum).
+  const r16 = (x: number) => bf16ToF32(f32ToBf16(x));
+  const rounded = (x: Float32Array) => Float32Array.from(x, r16);
+  const qk = p.bf16 ? rounded(q) : q;
+  if (p.bf16) {
+    k = rounded(k);
+    v = rounded(v);
+  }
   const batch = p.batch ?? 1;
   const { lq, lk, heads, kvHeads, headDim: d, scale } = p;
   const cap = p.lkCapacity ?? lk;
@@ -307,7 +316,7 @@ function attention(q: Float32Array, kIn: KvArray, vIn: KvArray, p: AttentionPara
         for (let j = 0; j <= last; j++) {
           const ko = (b * cap + j) * kw + kh * d;
           let s = 0;
-          for (let c = 0; c < d; c++) s += q[qo + c] * k[ko + c];
+          for (let c = 0; c < d; c++) s += qk[qo + c] * k[ko + c];
           s *= scale;
           if (p.mask) s += p.mask[i * lk + j];
           if (rel && relH && relW) s += relH[Math.floor(j / rel.w)] + relW[j % rel.w];
@@ -319,6 +328,7 @@ function attention(q: Float32Array, kIn: KvArray, vIn: KvArray, p: AttentionPara
           scores[j] = Math.exp(scores[j] - mx);
           sum += scores[j];
         }
+        if (p.bf16) for (let j = 0; j <= last; j++) scores[j] = r16(Math.fround(scores[j]));
         for (let c = 0; c < d; c++) {
           let acc = 0;
           for (let j = 0; j <= last; j++) acc += scores[j] * v[(b * cap + j) * kw + kh * d + c];

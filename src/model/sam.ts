@@ -18,7 +18,7 @@
 import type { SamConfig } from "../config/types.ts";
 import type { Kernels, Weight } from "../kernels/types.ts";
 import { roundToBf16InPlace } from "../util/bf16.ts";
-import { type LoadContext, prepareWeight } from "./blocks/context.ts";
+import { bf16Attention, type LoadContext, prepareWeight } from "./blocks/context.ts";
 import { Linear } from "./blocks/linear.ts";
 import { LayerNorm } from "./blocks/norm.ts";
 import { Scratch } from "./blocks/scratch.ts";
@@ -157,6 +157,8 @@ export class SamAttention {
     readonly relRows: number,
     /** Work buffers (qkv output, q/k/v split), shared by the blocks of one encoder. */
     private readonly scratch: Scratch = new Scratch(),
+    /** Attention on bf16 products (AttentionParams.bf16; {@link bf16Attention}). */
+    readonly bf16Products = false,
   ) {
     this.headDim = dim / heads;
   }
@@ -184,6 +186,7 @@ export class SamAttention {
       ctx.ckpt.readF32(`${prefix}.rel_pos_w`, [relRows, hd]),
       relRows,
       scratch,
+      bf16Attention(ctx),
     );
   }
 
@@ -230,6 +233,7 @@ export class SamAttention {
       headDim: this.headDim,
       scale: 1 / Math.sqrt(this.headDim),
       relPos: { h: side, w: side, tableH: t.h, tableW: t.w },
+      bf16: this.bf16Products,
     });
     return this.proj.forward(o, rows, out);
   }

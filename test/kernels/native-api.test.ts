@@ -142,7 +142,7 @@ describe("validation", () => {
     assert.throws(() => A.linear(7, x, 2, new Uint16Array(12), 3, 4, null, out), RangeError);
     assert.throws(() => A.softmax(0, x, 3, 3), RangeError);
     assert.throws(
-      () => A.attention(0, x, x, x, x, 1, 2, 2, 1, 1, 4, 1, false, 0, 1, null, null, null, 0, 0),
+      () => A.attention(0, x, x, x, x, 1, 2, 2, 1, 1, 4, 1, false, 0, 1, null, null, null, 0, 0, false),
       RangeError,
     );
     assert.throws(

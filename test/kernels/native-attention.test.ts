@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AttentionParams } from "./deps.ts";
 import { bf16ToF32, f32ToBf16ForTests, referenceKernels as ref } from "./deps.ts";
-import { assertClose, nativeLevels, randArray, rng } from "./helpers.ts";
+import { assertClose, eachNativeVariant, nativeLevels, randArray, rng } from "./helpers.ts";
 
 const levels = nativeLevels();
 const FINFO_MIN = -3.4028234663852886e38;
@@ -235,3 +235,58 @@ test("decode over a KV cache equals the last rows of the full causal prefill", (
     }
   }
 });
+
+// bf16 products (AttentionParams.bf16, the vision encoder in the bf16 precision): q, k, v and the
+// probabilities rounded to bf16. Against the reference (unblocked softmax in f64): a probability
+// whose f32 and f64 values round to different bf16 neighbours moves by one bf16 step (2^-8
+// relative), so the tolerance is 1e-2 (the ISA levels block the keys and compute exp differently,
+// so they differ among themselves by as much). At the AVX-512 level with and without the
+// AVX512_BF16 kernels, the blocking and the exp are the same and only the f32 summation order of
+// the scores differs, which can still move a rare probability across a bf16 rounding boundary (one
+// step, 2^-8 of that probability): tolerance 2e-3, five times tighter. This checks the vdpbf16ps
+// kernels on packed pairs against the f32 FMA path on the same rounded inputs.
+const bf16ProductCases: Case[] = [
+  ...cases,
+  {
+    name: "SAM windows: batch 3, 14 x 14 tokens, rel-pos, head dim 64",
+    p: { batch: 3, lq: 196, lk: 196, heads: 2, kvHeads: 2, headDim: 64, scale: 0.125 },
+    rel: { h: 14, w: 14 },
+  },
+  {
+    name: "1000 keys (3 key blocks), odd head dim 33, 2 query blocks",
+    p: { lq: 200, lk: 1000, heads: 2, kvHeads: 1, headDim: 33, scale: 33 ** -0.5 },
+  },
+  {
+    name: "Qwen2 encoder mask, 2 x 72 tokens, head dim 64, GQA",
+    p: { lq: 144, lk: 144, heads: 4, kvHeads: 2, headDim: 64, scale: 0.125 },
+    withMask: "qwen2",
+  },
+  {
+    name: "odd keys (one pair padded), causal, head dim 7",
+    p: { lq: 9, lk: 9, heads: 1, kvHeads: 1, headDim: 7, scale: 0.4, causalOffset: 0 },
+  },
+];
+
+for (const c of bf16ProductCases) {
+  test(`bf16 products: ${c.name}`, () => {
+    const { p, q, k, v } = inputs(c);
+    const pb = { ...p, bf16: true };
+    const expected = ref.attention(q, k, v, pb);
+    const f32 = ref.attention(q, k, v, p);
+    const got = new Map<string, Float32Array>();
+    eachNativeVariant((K, label) => {
+      const o = K.attention(q, k, v, pb);
+      assertClose(o, expected, `${label} bf16 products ${c.name}`, 1e-2);
+      got.set(label, o);
+    });
+    const dot = got.get("native-avx512");
+    const fma = got.get("native-avx512-nobf16dot");
+    if (dot && fma) assertClose(dot, fma, `vdpbf16ps vs f32 FMAs, ${c.name}`, 2e-3);
+    // The rounding is real: the reference's bf16 and f32 results differ where d > 1.
+    if (p.headDim > 4 && p.lk > 4)
+      assert.ok(
+        expected.some((x, i) => x !== f32[i]),
+        "bf16 changes the result",
+      );
+  });
+}

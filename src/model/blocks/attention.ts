@@ -5,7 +5,7 @@
  * without bias.
  */
 import type { Kernels } from "../../kernels/types.ts";
-import type { LoadContext } from "./context.ts";
+import { bf16Attention, type LoadContext } from "./context.ts";
 import type { KvCache } from "./kv-cache.ts";
 import { Linear, splitColumns } from "./linear.ts";
 
@@ -50,6 +50,8 @@ export class SelfAttention {
     /** q, k and v projections stacked into one layer (`[hidden + 2 kvDim, hidden]`): one GEMM. */
     readonly qkv: Linear,
     readonly o: Linear,
+    /** Attention on bf16 products (AttentionParams.bf16; {@link bf16Attention}). */
+    readonly bf16Products = false,
   ) {
     this.headDim = dims.hidden / dims.heads;
     const kvDim = dims.kvHeads * this.headDim;
@@ -72,7 +74,8 @@ export class SelfAttention {
       [dims.hidden, kvDim, kvDim],
       dims.qkvBias,
     );
-    return new SelfAttention(ctx.k, dims, qkv, Linear.load(ctx, `${prefix}.o_proj`, dims.hidden, dims.hidden, false));
+    const o = Linear.load(ctx, `${prefix}.o_proj`, dims.hidden, dims.hidden, false);
+    return new SelfAttention(ctx.k, dims, qkv, o, bf16Attention(ctx));
   }
 
   /** x `[m, hidden]` (already normed) -> `[m, hidden]`. */
@@ -114,6 +117,7 @@ export class SelfAttention {
         scale,
         causalOffset: input.causal ? 0 : undefined,
         mask: input.mask,
+        bf16: this.bf16Products,
       });
     }
     return this.o.forward(out, m);

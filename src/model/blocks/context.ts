@@ -29,6 +29,15 @@ export function packFormat(ctx: LoadContext): PackFormat | null {
   }
 }
 
+/**
+ * Whether attention runs on bf16 products (AttentionParams.bf16): the vision encoder in the bf16
+ * and int8 precisions, as its matmuls. The language model's attention stays f32 (its prefill is a
+ * small share of the page, its decode reads the bf16 KV cache at the bandwidth limit).
+ */
+export function bf16Attention(ctx: LoadContext): boolean {
+  return (ctx.precision ?? "f32") !== "f32" && (ctx.role ?? "vision") === "vision";
+}
+
 /** Packs a matmul weight for the context's precision (a no-op in `f32`). */
 export function prepareWeight(ctx: LoadContext, w: Weight): Weight {
   const format = packFormat(ctx);
