@@ -108,7 +108,8 @@ export interface AttentionParams {
    */
   relPos?: { h: number; w: number; tableH: Float32Array; tableW: Float32Array };
   /**
-   * bf16 products (the `bf16` precision of the vision encoder): q, k and v are rounded to bf16
+   * bf16 products (the `bf16` and `int8` precisions: the vision encoder, the language model's
+   * prefill): q, k and v are rounded to bf16
    * (RNE) for q·kᵀ and p·v, and each softmax probability is rounded to bf16 before it multiplies v
    * (its f32 value goes into the normalising sum); accumulation and softmax stay f32, the rel-pos
    * bias uses the f32 q. The native kernels may round p relative to a running maximum over blocks

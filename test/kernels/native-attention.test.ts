@@ -236,8 +236,8 @@ test("decode over a KV cache equals the last rows of the full causal prefill", (
   }
 });
 
-// bf16 products (AttentionParams.bf16, the vision encoder in the bf16 precision): q, k, v and the
-// probabilities rounded to bf16. Against the reference (unblocked softmax in f64): a probability
+// bf16 products (AttentionParams.bf16: the vision encoder and the LM prefill in the bf16 and int8
+// precisions): q, k, v and the probabilities rounded to bf16. Against the reference (unblocked softmax in f64): a probability
 // whose f32 and f64 values round to different bf16 neighbours moves by one bf16 step (2^-8
 // relative), so the tolerance is 1e-2 (the ISA levels block the keys and compute exp differently,
 // so they differ among themselves by as much). At the AVX-512 level with and without the

@@ -30,12 +30,12 @@ export function packFormat(ctx: LoadContext): PackFormat | null {
 }
 
 /**
- * Whether attention runs on bf16 products (AttentionParams.bf16): the vision encoder in the bf16
- * and int8 precisions, as its matmuls. The language model's attention stays f32 (its prefill is a
- * small share of the page, its decode reads the bf16 KV cache at the bandwidth limit).
+ * Whether attention runs on bf16 products (AttentionParams.bf16) in the bf16 and int8 precisions,
+ * as the matmuls do. The language model uses it for the prefill of a page only (SelfAttention);
+ * its decode attention reads the bf16 KV cache with f32 products, at the bandwidth limit.
  */
 export function bf16Attention(ctx: LoadContext): boolean {
-  return (ctx.precision ?? "f32") !== "f32" && (ctx.role ?? "vision") === "vision";
+  return (ctx.precision ?? "f32") !== "f32";
 }
 
 /** Packs a matmul weight for the context's precision (a no-op in `f32`). */
