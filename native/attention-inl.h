@@ -95,20 +95,7 @@ __attribute__((noinline, unused, target("avx512f,avx512bw,avx512dq,avx512vl,avx5
 uk_pairs(size_t kpc, const uint32_t* a, size_t lda, const uint32_t* b, size_t ldb, float* c, size_t ldc, int mv,
          int nv, bool acc) {
   __m512 r0[R], r1[R];
-#pragma GCC unroll 16
-  for (int i = 0; i < R; ++i) r0[i] = r1[i] = _mm512_setzero_ps();
-  for (size_t k = 0; k < kpc; ++k) {
-    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
-    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
-#pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[i]));
-      r0[i] = _mm512_dpbf16_ps(r0[i], av, b0);
-      r1[i] = _mm512_dpbf16_ps(r1[i], av, b1);
-    }
-    a += lda;
-    b += ldb;
-  }
+  bf16tile::dot_tile<R>(kpc, a, lda, b, ldb, r0, r1);
   const __mmask16 m0 = nv >= 16 ? __mmask16(0xffff) : __mmask16((1u << nv) - 1u);
   const __mmask16 m1 = nv <= 16 ? __mmask16(0) : nv >= 32 ? __mmask16(0xffff) : __mmask16((1u << (nv - 16)) - 1u);
   for (int i = 0; i < mv; ++i) {

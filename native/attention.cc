@@ -1,4 +1,5 @@
 // attention: softmax(scale q k^T + mask + relpos) v (see attention-inl.h).
+#include "bf16_dot_tile.h"
 #include "kernels.h"
 #include "pack_bf16.h"
 #include "pool.h"

@@ -125,20 +125,7 @@ template <int R, int S>
 __attribute__((noinline, target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c"))) void uk_dot(
     size_t kpc, const uint32_t* a, const uint32_t* b, float* c, size_t ldc, int nv, bool acc) {
   __m512 r0[R], r1[R];
-#pragma GCC unroll 16
-  for (int i = 0; i < R; ++i) r0[i] = r1[i] = _mm512_setzero_ps();
-  for (size_t k = 0; k < kpc; ++k) {
-    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
-    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
-#pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[i]));
-      r0[i] = _mm512_dpbf16_ps(r0[i], av, b0);
-      r1[i] = _mm512_dpbf16_ps(r1[i], av, b1);
-    }
-    a += S;
-    b += PN;
-  }
+  bf16tile::dot_tile<R>(kpc, a, S, b, PN, r0, r1);
   store_tile<R>(r0, r1, c, ldc, nv, acc);
 }
 

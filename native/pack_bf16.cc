@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "bf16_dot_tile.h"
 #include "gemv_bf16.h"
 #include "pool.h"
 #include "simd.h"
