@@ -96,18 +96,7 @@ uk_pairs(size_t kpc, const uint32_t* a, size_t lda, const uint32_t* b, size_t ld
          int nv, bool acc) {
   __m512 r0[R], r1[R];
   bf16tile::dot_tile<R>(kpc, a, lda, b, ldb, r0, r1);
-  const __mmask16 m0 = nv >= 16 ? __mmask16(0xffff) : __mmask16((1u << nv) - 1u);
-  const __mmask16 m1 = nv <= 16 ? __mmask16(0) : nv >= 32 ? __mmask16(0xffff) : __mmask16((1u << (nv - 16)) - 1u);
-  for (int i = 0; i < mv; ++i) {
-    float* p = c + i * ldc;
-    __m512 v0 = r0[i], v1 = r1[i];
-    if (acc) {
-      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, p));
-      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, p + 16));
-    }
-    _mm512_mask_storeu_ps(p, m0, v0);
-    _mm512_mask_storeu_ps(p + 16, m1, v1);
-  }
+  bf16tile::store_tile<R>(r0, r1, mv, c, ldc, nv, acc);
 }
 #endif
 

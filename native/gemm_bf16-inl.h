@@ -87,38 +87,7 @@ void pack_a_panel(const float* x, size_t K, size_t KP, size_t rv, uint32_t* dst,
 // Stores: rows < R, columns < nv of c (row stride ldc); `acc` adds to C.
 
 #if DSOCR_BF16_LEVEL == 2
-DSOCR_INLINE __mmask16 lo_mask(int nv) { return nv >= 16 ? __mmask16(0xffff) : __mmask16((1u << nv) - 1u); }
-DSOCR_INLINE __mmask16 hi_mask(int nv) { return nv <= 16 ? __mmask16(0) : lo_mask(nv - 16); }
-
-template <int R>
-DSOCR_INLINE void store_tile(const __m512* r0, const __m512* r1, float* c, size_t ldc, int nv, bool acc) {
-  if (nv == 32) {
-#pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) {
-      float* p = c + i * ldc;
-      __m512 v0 = r0[i], v1 = r1[i];
-      if (acc) {
-        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(p));
-        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(p + 16));
-      }
-      _mm512_storeu_ps(p, v0);
-      _mm512_storeu_ps(p + 16, v1);
-    }
-    return;
-  }
-  const __mmask16 m0 = lo_mask(nv), m1 = hi_mask(nv);
-#pragma GCC unroll 16
-  for (int i = 0; i < R; ++i) {
-    float* p = c + i * ldc;
-    __m512 v0 = r0[i], v1 = r1[i];
-    if (acc) {
-      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, p));
-      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, p + 16));
-    }
-    _mm512_mask_storeu_ps(p, m0, v0);
-    _mm512_mask_storeu_ps(p + 16, m1, v1);
-  }
-}
+using bf16tile::store_tile;
 
 // AVX512_BF16: vdpbf16ps (only called where the CPU has it).
 template <int R, int S>
@@ -126,7 +95,7 @@ __attribute__((noinline, target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,a
     size_t kpc, const uint32_t* a, const uint32_t* b, float* c, size_t ldc, int nv, bool acc) {
   __m512 r0[R], r1[R];
   bf16tile::dot_tile<R>(kpc, a, S, b, PN, r0, r1);
-  store_tile<R>(r0, r1, c, ldc, nv, acc);
+  store_tile<R>(r0, r1, R, c, ldc, nv, acc);
 }
 
 // AVX-512F: widen the pairs and FMA.
@@ -152,7 +121,7 @@ __attribute__((noinline)) void uk_widen(size_t kpc, const uint32_t* a, const uin
     a += S;
     b += PN;
   }
-  store_tile<R>(r0, r1, c, ldc, nv, acc);
+  store_tile<R>(r0, r1, R, c, ldc, nv, acc);
 }
 
 constexpr int MR_DOT = 14, MR_WIDEN = 12;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "bf16_dot_tile.h"
 #include "pack_bf16.h"
 #include "pool.h"
 #include "simd.h"
@@ -26,8 +27,8 @@ namespace {
 constexpr size_t PN = kBf16PanelN;
 constexpr size_t PF_DW = 1024;  // prefetch distance: 4 KiB ahead in each panel stream
 
-DSOCR_INLINE __mmask16 lo_mask(int nv) { return nv >= 16 ? __mmask16(0xffff) : __mmask16((1u << nv) - 1u); }
-DSOCR_INLINE __mmask16 hi_mask(int nv) { return nv <= 16 ? __mmask16(0) : lo_mask(nv - 16); }
+using bf16tile::hi_mask;
+using bf16tile::lo_mask;
 
 DSOCR_INLINE void store2(float* p, __m512 v0, __m512 v1, int nv) {
   if (nv == 32) {
