@@ -185,7 +185,7 @@ describe("threads", () => {
     }
   });
 
-  test("1, 2 and 3 threads give bit-identical results", () => {
+  test("1, 2 and 3 threads give bit-identical results (plain, bf16 and int8 weights, f32 and bf16 attention)", () => {
     const r = rng(77);
     const wBig = randWeight(r, "bf16", 300, 260);
     const xBig = randArray(r, 211 * 260);
@@ -200,10 +200,15 @@ describe("threads", () => {
     const act = randArray(r, 100000, -6, 6);
     const ln = randArray(r, 64 * 700);
     const lw = randArray(r, 700);
+    // Packed weights per level (bf16 and int8: their decode kernels and large-M GEMMs, the int8 one
+    // on vdpbf16ps where the CPU has it) and attention on bf16 products.
+    const packs = new Map(levels.map((K) => [K, [K.packWeight(wBig, "bf16"), K.packWeight(wBig, "int8")]]));
     const run = (K: Kernels) => [
       K.linear(xBig, 211, wBig, bias),
       K.linear(xSmall, 5, wBig, null),
+      ...(packs.get(K) ?? []).flatMap((p) => [K.linear(xBig, 211, p, bias), K.linear(xSmall, 5, p, null)]),
       K.attention(q, kv, kv, att),
+      K.attention(q, kv, kv, { ...att, bf16: true }),
       K.attention(q.subarray(0, 32), kv.subarray(0, 150 * 32), kv.subarray(0, 150 * 32), dec),
       K.conv2d(img, cw, null, { c: 8, h: 30, w: 30, k: 3, stride: 1, pad: 1 }),
       (() => {
