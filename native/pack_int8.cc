@@ -69,7 +69,7 @@ Packed* pack_int8(Isa isa, const WeightRef& src, size_t group) {
 void round_bf16(Isa isa, const float* x, size_t n, float* y) { DSOCR_DISPATCH(isa, round_bf16, x, n, y); }
 
 void int8_rows(Isa isa, const float* x, size_t m, const Packed& w, size_t n0, size_t n1, float* y, size_t ldy) {
-  DSOCR_DISPATCH(isa, i8_rows, x, m, w, n0, n1, nullptr, y, ldy);
+  DSOCR_DISPATCH(isa, i8_rows, x, m, w, n0, n1, nullptr, y, ldy, isa == Isa::Avx512 && gemm_int8_available());
 }
 
 void linear_int8(Isa isa, const float* x, size_t M, const Packed& w, const float* bias, float* y) {
@@ -87,13 +87,14 @@ void linear_int8(Isa isa, const float* x, size_t M, const Packed& w, const float
   round_bf16(isa, x, M * K, xr.data());
   x = xr.data();
   if (M <= SMALL_M) {
+    const bool dot = isa == Isa::Avx512 && gemm_int8_available();  // 2 < M: vdpbf16ps (pack_int8-inl.h)
     // Contiguous blocks of panels per task (each a sequential byte range of the weight).
     const size_t panels = int8::padded_n(N) / int8::P;
     const size_t th = static_cast<size_t>(pool::threads());
     const size_t per = std::clamp<size_t>(panels / (th * 8), 2, 64);
     pool::parallel_for((panels + per - 1) / per, [&](size_t t) {
       const size_t n0 = t * per * int8::P, n1 = std::min(N, n0 + per * int8::P);
-      DSOCR_DISPATCH(isa, i8_rows, x, M, w, n0, n1, bias, y + n0, N);
+      DSOCR_DISPATCH(isa, i8_rows, x, M, w, n0, n1, bias, y + n0, N, dot);
     });
     return;
   }
