@@ -9,8 +9,8 @@
 // consecutive k values per row (the last group shorter when G does not divide K):
 //   W[n][k] ~ q[n][k] * s[n][k / G],   y[n] = sum_g s[n][g] * sum_{k in group g} x[k] q[n][k].
 // Activations are rounded to bf16 (RNE) before the products, as the BF16 format's (the callers
-// round them: round_bf16); the int8 values are exact in bf16, so the large-M path can run the
-// same products on vdpbf16ps (gemm_int8.cc).
+// round them: round_bf16); the int8 values are exact in bf16, so on AVX512_BF16 CPUs decode
+// (panel_dot_bf16 below) and prefill (gemm_int8.cc) run the same products on vdpbf16ps.
 #include "gemm-inl.h"
 
 namespace dsocr {

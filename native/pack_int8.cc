@@ -6,9 +6,10 @@
 // last group of a row is shorter when G does not divide K): s = f32(max |W| over the group / 127),
 // q = round-half-up(f32(W / s)) in [-127, 127]; the input rows are rounded to bf16 (as the BF16
 // format's): y[n] = sum_g s[n][g] * (bf16(x) . q[n]) over group g.
-// Small M (decode): the direct int8 dot (pack_int8-inl.h). Large M (prefill): on AVX512_BF16 CPUs
-// the same products on vdpbf16ps (gemm_int8.cc); elsewhere the weight dequantised to f32 in
-// blocks of rows and the f32 GEMM.
+// Small M (decode, m <= 16): on AVX512_BF16 CPUs the products on vdpbf16ps, every m alike
+// (pack_int8-inl.h panel_dot_bf16); elsewhere the direct int8 dot (m <= 2) or f32 panels. Large M
+// (prefill): on AVX512_BF16 CPUs vdpbf16ps again (gemm_int8.cc); elsewhere the weight dequantised
+// to f32 in blocks of rows and the f32 GEMM.
 #include <cstdlib>
 #include <cstring>
 #include <vector>
