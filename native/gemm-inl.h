@@ -23,6 +23,35 @@ DSOCR_INLINE VT loadwn(const uint16_t* p, int n) { return V::loadn_bf16(p, n); }
 inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 inline size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
 
+// Writes rows [i0, i1) and columns [0, nv) of the accumulator tile r to C (row stride ldc); `acc`
+// adds to C. The whole tile goes straight from registers; a partial one through a stack copy.
+DSOCR_INLINE void store_acc(VT (&r)[MR][NRV], float* c, size_t ldc, int i0, int i1, int nv, bool acc) {
+  if (i0 == 0 && i1 == MR && nv == NR) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int j = 0; j < NRV; ++j) {
+        float* p = c + i * ldc + j * VW;
+        V::store(p, acc ? V::add(V::load(p), r[i][j]) : r[i][j]);
+      }
+    return;
+  }
+  alignas(64) float tile[MR * NR];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NRV; ++j) V::store(tile + i * NR + j * VW, r[i][j]);
+  for (int i = i0; i < i1; ++i) {
+    float* p = c + i * ldc;
+    const float* t = tile + i * NR;
+    if (acc) {
+      for (int j = 0; j < nv; ++j) p[j] += t[j];
+    } else {
+      for (int j = 0; j < nv; ++j) p[j] = t[j];
+    }
+  }
+}
+
 // Micro-kernel: an MR x NR tile of C = A * B over kc steps, both operands "k-major":
 //   C[i][j] (+)= sum_{k < kc} A[k * lda + i] * B[k * ldb + j]     (i < MR, j < NR)
 // i.e. at every k one broadcast of A per row and NRV vector loads of B, MR * NRV FMAs into
@@ -48,30 +77,7 @@ __attribute__((noinline, unused)) void ukernel(int kc, const float* a, size_t ld
     a += lda;
     b += ldb;
   }
-  if (mv == MR && nv == NR) {
-#pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-      for (int j = 0; j < NRV; ++j) {
-        float* p = c + i * ldc + j * VW;
-        V::store(p, acc ? V::add(V::load(p), r[i][j]) : r[i][j]);
-      }
-    return;
-  }
-  alignas(64) float tile[MR * NR];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < NRV; ++j) V::store(tile + i * NR + j * VW, r[i][j]);
-  for (int i = 0; i < mv; ++i) {
-    float* p = c + i * ldc;
-    const float* t = tile + i * NR;
-    if (acc) {
-      for (int j = 0; j < nv; ++j) p[j] += t[j];
-    } else {
-      for (int j = 0; j < nv; ++j) p[j] = t[j];
-    }
-  }
+  store_acc(r, c, ldc, 0, mv, nv, acc);
 }
 
 // Micro-kernel with A read in place, row-major (no packing): for a full MR x NR tile,
@@ -104,30 +110,7 @@ __attribute__((noinline, unused)) void ukernel_rows(int kc, const float* a, size
     }
     b += ldb;
   }
-  if (nv == NR && skip == 0) {
-#pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-      for (int j = 0; j < NRV; ++j) {
-        float* p = c + i * ldc + j * VW;
-        V::store(p, acc ? V::add(V::load(p), r[i][j]) : r[i][j]);
-      }
-    return;
-  }
-  alignas(64) float tile[MR * NR];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < NRV; ++j) V::store(tile + i * NR + j * VW, r[i][j]);
-  for (int i = skip; i < MR; ++i) {
-    float* p = c + i * ldc;
-    const float* t = tile + i * NR;
-    if (acc) {
-      for (int j = 0; j < nv; ++j) p[j] += t[j];
-    } else {
-      for (int j = 0; j < nv; ++j) p[j] = t[j];
-    }
-  }
+  store_acc(r, c, ldc, skip, MR, nv, acc);
 }
 
 // Packs rows [0, rows) x columns [c0, c0 + kc) of a row-major matrix `src` (row stride ld, f32 or
