@@ -404,7 +404,7 @@ Napi::Value ReleasePacked(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "releasePacked: not a packed weight handle").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return Napi::Number::New(env, static_cast<double>(dsocr::release_packed(env, h)));
+  return Napi::Number::New(env, static_cast<double>(dsocr::release_packed(h)));
 }
 
 // packWeight(isa, w, rows, cols, format, group) -> { handle: External<Packed>, bytes }. format: 0 bf16,

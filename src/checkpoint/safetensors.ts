@@ -74,6 +74,16 @@ function errCode(e: unknown): string {
   return (e as NodeJS.ErrnoException)?.code ?? String(e);
 }
 
+/** `into`, checked to hold tensor `t` from its front as a typed array of any element size. */
+function intoView(t: TensorInfo, into: Uint8Array): Uint8Array {
+  if (into.byteLength < t.byteLength || into.byteOffset % 4 !== 0) {
+    throw new RangeError(
+      `readWeight: tensor "${t.name}" needs ${t.byteLength} bytes at a 4-byte aligned offset; the buffer has ${into.byteLength} at offset ${into.byteOffset}`,
+    );
+  }
+  return into;
+}
+
 /** Reads exactly `length` bytes at `position` into `dst` (from dst offset 0). */
 function readExact(fd: number, dst: Uint8Array, position: number, file: string, tensor?: string): void {
   let done = 0;
@@ -308,8 +318,10 @@ export class SafetensorsCheckpoint implements Checkpoint {
     return new CheckpointError("dtype", t.file, `tensor "${t.name}" is ${t.dtype}, ${what}`, t.name);
   }
 
-  private readU16(t: TensorInfo): Uint16Array {
-    const arr = new Uint16Array(t.byteLength / 2);
+  private readU16(t: TensorInfo, into?: Uint8Array): Uint16Array {
+    const arr = into
+      ? new Uint16Array(intoView(t, into).buffer, into.byteOffset, t.byteLength / 2)
+      : new Uint16Array(t.byteLength / 2);
     this.readInto(t, new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
     return arr;
   }
@@ -322,10 +334,16 @@ export class SafetensorsCheckpoint implements Checkpoint {
   readF32(name: string, shape?: number[]): Float32Array {
     const t = this.info(name);
     this.checkShape(t, shape, false);
+    return this.readF32Info(t);
+  }
+
+  private readF32Info(t: TensorInfo, into?: Uint8Array): Float32Array {
     switch (t.dtype) {
       case "F32": {
-        const arr = new Float32Array(t.byteLength / 4);
-        this.readInto(t, new Uint8Array(arr.buffer));
+        const arr = into
+          ? new Float32Array(intoView(t, into).buffer, into.byteOffset, t.byteLength / 4)
+          : new Float32Array(t.byteLength / 4);
+        this.readInto(t, new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
         return arr;
       }
       case "BF16":
@@ -342,19 +360,23 @@ export class SafetensorsCheckpoint implements Checkpoint {
    * dimensions (a 1-D tensor [n] gives rows n, cols 1; a 0-D scalar rows 1, cols 1). BF16 stays bf16
    * bits in a `Uint16Array` (no f32 copy), F32 stays f32, F16 is widened to f32.
    * @param shape when given, must equal the stored shape, or be the flattened 2-D `[rows, cols]`
-   * @throws CheckpointError codes "missing-tensor", "shape", "dtype" (not BF16/F16/F32), "truncated"
+   * @param into a buffer to read a BF16 or F32 tensor into (the weight is a view of it; see
+   *   {@link Checkpoint.readWeight}); an F16 tensor is widened into a fresh array regardless
+   * @throws CheckpointError codes "missing-tensor", "shape", "dtype" (not BF16/F16/F32), "truncated";
+   *   RangeError when `into` is shorter than the tensor or not 4-byte aligned
    */
-  readWeight(name: string, shape?: number[]): PlainWeight {
+  readWeight(name: string, shape?: number[], into?: Uint8Array): PlainWeight {
     const t = this.info(name);
     this.checkShape(t, shape, true);
     const rows = t.shape.length > 0 ? t.shape[0] : 1;
     const cols = t.shape.slice(1).reduce((a, b) => a * b, 1);
     switch (t.dtype) {
       case "BF16":
-        return { dtype: "bf16", data: this.readU16(t), rows, cols };
+        return { dtype: "bf16", data: this.readU16(t, into), rows, cols };
       case "F32":
+        return { dtype: "f32", data: this.readF32Info(t, into), rows, cols };
       case "F16":
-        return { dtype: "f32", data: this.readF32(name), rows, cols };
+        return { dtype: "f32", data: this.readF32Info(t), rows, cols };
       default:
         throw this.dtypeError(t, "readWeight accepts BF16, F16 or F32");
     }

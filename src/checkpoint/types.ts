@@ -38,9 +38,13 @@ export interface Checkpoint {
   /**
    * A 2-D (or flattened N-D: rows = shape[0], cols = product of the rest) weight for the kernels:
    * BF16 stays bf16 (no f32 copy), F32 stays f32, F16 is widened to f32.
-   * @throws CheckpointError
+   * @param into when given (and the tensor is BF16 or F32), the data is read into the front of this
+   *   buffer (at least the tensor's byte length, byteOffset a multiple of 4) and the weight is a view
+   *   of it: valid until the buffer is reused. Loaders that pack a weight at once read every weight
+   *   into one such buffer instead of allocating (and later collecting) gigabytes of arrays.
+   * @throws CheckpointError; RangeError when `into` is too small or misaligned
    */
-  readWeight(name: string, shape?: number[]): PlainWeight;
+  readWeight(name: string, shape?: number[], into?: Uint8Array): PlainWeight;
   /** Releases file handles. */
   close(): void;
 }

@@ -18,7 +18,7 @@
 import type { SamConfig } from "../config/types.ts";
 import type { Kernels, Weight } from "../kernels/types.ts";
 import { roundToBf16InPlace } from "../util/bf16.ts";
-import { bf16Attention, type LoadContext, prepareWeight } from "./blocks/context.ts";
+import { bf16Attention, type LoadContext, prepareWeight, readPackedWeight } from "./blocks/context.ts";
 import { Linear } from "./blocks/linear.ts";
 import { LayerNorm } from "./blocks/norm.ts";
 import { Scratch } from "./blocks/scratch.ts";
@@ -104,7 +104,7 @@ export class Conv2d {
     pad: number,
     bias: boolean,
   ): Conv2d {
-    const w = prepareWeight(ctx, ctx.ckpt.readWeight(`${prefix}.weight`, [outCh, inCh, kernel, kernel]));
+    const w = readPackedWeight(ctx, `${prefix}.weight`, [outCh, inCh, kernel, kernel]);
     const b = bias ? ctx.ckpt.readF32(`${prefix}.bias`, [outCh]) : null;
     return new Conv2d(ctx.k, w, b, inCh, kernel, stride, pad);
   }
@@ -438,14 +438,13 @@ export class SamEncoder {
     }
     const neck = cfg.outChans;
     const [d2, d3] = cfg.downsampleChannels;
-    const neck0w = ctx.ckpt.readWeight(`${prefix}.neck.0.weight`, [neck, c, 1, 1]);
     return new SamEncoder(
       ctx.k,
       cfg,
       Conv2d.load(ctx, `${prefix}.patch_embed.proj`, 3, c, cfg.patchSize, cfg.patchSize, 0, true),
       ctx.ckpt.readF32(`${prefix}.pos_embed`, [1, p, p, c]),
       blocks,
-      new Linear(ctx.k, prepareWeight(ctx, neck0w), null),
+      new Linear(ctx.k, readPackedWeight(ctx, `${prefix}.neck.0.weight`, [neck, c, 1, 1]), null),
       LayerNorm.load(ctx, `${prefix}.neck.1`, neck, cfg.layerNormEps),
       Conv2d.load(ctx, `${prefix}.neck.2`, neck, neck, 3, 1, 1, false),
       LayerNorm.load(ctx, `${prefix}.neck.3`, neck, cfg.layerNormEps),

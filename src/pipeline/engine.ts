@@ -13,6 +13,7 @@ import { buildPromptIds, resolvePrompt } from "../generate/prompts.ts";
 import { stripTrailingEos } from "../generate/stop.ts";
 import { getKernels } from "../kernels/index.ts";
 import type { Kernels, PackedWeight, Precision } from "../kernels/types.ts";
+import { ReadBuffer } from "../model/blocks/context.ts";
 import type { Dumper } from "../model/dump.ts";
 import { LanguageModel, type LmState } from "../model/language-model.ts";
 import { VisionV2 } from "../model/vision-v2.ts";
@@ -124,10 +125,12 @@ export class OcrEngine {
       packed.length = 0;
     };
     try {
-      const ctx = { ckpt, k, precision: opts.precision ?? "f32", packed };
+      const readBuffer = new ReadBuffer();
+      const ctx = { ckpt, k, precision: opts.precision ?? "f32", packed, readBuffer };
       const tokenizer = DeepSeekTokenizer.load(dir);
       const vision = VisionV2.load({ ...ctx, role: "vision" }, config);
       const lm = LanguageModel.load({ ...ctx, role: "lm" }, config.language);
+      readBuffer.release();
       return new OcrEngine(dir, config, tokenizer, vision, lm, ckpt, k, release);
     } catch (e) {
       release();

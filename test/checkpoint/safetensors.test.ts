@@ -278,6 +278,34 @@ describe("safetensors round trip (writer -> reader)", () => {
     c.close();
   });
 
+  test("readWeight into a buffer: a view of it for BF16 and F32, a fresh widened array for F16", () => {
+    const dir = tempDir();
+    const file = join(dir, "w.safetensors");
+    const b = sample("BF16", 6);
+    const f = sample("F32", 6);
+    const h = sample("F16", 6);
+    writeSafetensors(file, [
+      { name: "b", dtype: "BF16", shape: [2, 3], data: b.data },
+      { name: "f", dtype: "F32", shape: [3, 2], data: f.data },
+      { name: "h", dtype: "F16", shape: [2, 3], data: h.data },
+    ]);
+    const c = openCheckpoint(dir);
+    const buf = new Uint8Array(64);
+    const wb = c.readWeight("b", [2, 3], buf);
+    assert.equal(wb.data.buffer, buf.buffer);
+    assert.deepEqual([...wb.data], [...(b.data as Uint16Array)]);
+    const wf = c.readWeight("f", [3, 2], buf.subarray(8));
+    assert.equal(wf.data.buffer, buf.buffer);
+    assert.equal(wf.data.byteOffset, 8);
+    assert.deepEqual([...wf.data], f.f32);
+    const wh = c.readWeight("h", [2, 3], buf);
+    assert.notEqual(wh.data.buffer, buf.buffer);
+    assert.deepEqual([...wh.data], h.f32);
+    assert.throws(() => c.readWeight("f", undefined, buf.subarray(0, 23)), /tensor "f" needs 24 bytes/);
+    assert.throws(() => c.readWeight("b", undefined, buf.subarray(2)), /4-byte aligned/);
+    c.close();
+  });
+
   test("sharded round trip", () => {
     const dir = tempDir();
     const specs = Array.from({ length: 10 }, (_, i) => ({

@@ -1,6 +1,6 @@
 /** `nn.Linear`: y = x·Wᵀ + b with W `[out, in]` kept in its checkpoint dtype (bf16 stays bf16). */
 import type { Kernels, Weight } from "../../kernels/types.ts";
-import { type LoadContext, prepareWeight } from "./context.ts";
+import { type LoadContext, packFormat, prepareWeight, readPackedWeight } from "./context.ts";
 
 /** A linear layer `[m, inDim] -> [m, outDim]`. */
 export class Linear {
@@ -16,7 +16,7 @@ export class Linear {
    * @throws CheckpointError when a tensor is missing or has another shape.
    */
   static load(ctx: LoadContext, prefix: string, inDim: number, outDim: number, bias: boolean): Linear {
-    const w = prepareWeight(ctx, ctx.ckpt.readWeight(`${prefix}.weight`, [outDim, inDim]));
+    const w = readPackedWeight(ctx, `${prefix}.weight`, [outDim, inDim]);
     const b = bias ? ctx.ckpt.readF32(`${prefix}.bias`, [outDim]) : null;
     return new Linear(ctx.k, w, b);
   }
@@ -36,21 +36,10 @@ export class Linear {
     outDims: readonly number[],
     bias: boolean,
   ): Linear {
-    const parts = prefixes.map((p, i) => ctx.ckpt.readWeight(`${p}.weight`, [outDims[i], inDim]));
-    const rows = outDims.reduce((a, b) => a + b, 0);
-    const dtype = parts[0].dtype;
-    if (parts.some((w) => w.dtype !== dtype))
-      throw new RangeError(`${prefixes.join(", ")}: weights of different dtypes`);
-    const data = dtype === "bf16" ? new Uint16Array(rows * inDim) : new Float32Array(rows * inDim);
-    let off = 0;
-    for (const w of parts) {
-      data.set(w.data, off);
-      off += w.data.length;
-    }
-    const stacked = { dtype, data, rows, cols: inDim } as Weight;
+    const stacked = readStacked(ctx, prefixes, inDim, outDims);
     let b: Float32Array | null = null;
     if (bias) {
-      b = new Float32Array(rows);
+      b = new Float32Array(stacked.rows);
       let o = 0;
       prefixes.forEach((p, i) => {
         b?.set(ctx.ckpt.readF32(`${p}.bias`, [outDims[i]]), o);
@@ -72,6 +61,46 @@ export class Linear {
   forward(x: Float32Array, m: number, out?: Float32Array): Float32Array {
     return this.k.linear(x, m, this.weight, this.bias, out);
   }
+}
+
+/**
+ * The weights `<prefix>.weight` `[outDims[i], inDim]` stacked by rows. Read straight into place in
+ * the context's read buffer when they get packed and are all BF16 or all F32 (the packed copy
+ * outlives the buffer); otherwise each is read and copied into a fresh array.
+ */
+function readStacked(ctx: LoadContext, prefixes: readonly string[], inDim: number, outDims: readonly number[]): Weight {
+  const names = prefixes.map((p) => `${p}.weight`);
+  const rows = outDims.reduce((a, b) => a + b, 0);
+  const infos = names.map((n) => ctx.ckpt.info(n));
+  const dtype = infos[0].dtype;
+  if (
+    packFormat(ctx) &&
+    ctx.readBuffer &&
+    (dtype === "BF16" || dtype === "F32") &&
+    infos.every((t) => t.dtype === dtype)
+  ) {
+    const total = infos.reduce((a, t) => a + t.byteLength, 0);
+    const buf = ctx.readBuffer.bytes(total);
+    let off = 0;
+    names.forEach((n, i) => {
+      ctx.ckpt.readWeight(n, [outDims[i], inDim], buf.subarray(off));
+      off += infos[i].byteLength;
+    });
+    return dtype === "BF16"
+      ? { dtype: "bf16", data: new Uint16Array(buf.buffer, buf.byteOffset, rows * inDim), rows, cols: inDim }
+      : { dtype: "f32", data: new Float32Array(buf.buffer, buf.byteOffset, rows * inDim), rows, cols: inDim };
+  }
+  const parts = names.map((n, i) => ctx.ckpt.readWeight(n, [outDims[i], inDim]));
+  const wdtype = parts[0].dtype;
+  if (parts.some((w) => w.dtype !== wdtype))
+    throw new RangeError(`${prefixes.join(", ")}: weights of different dtypes`);
+  const data = wdtype === "bf16" ? new Uint16Array(rows * inDim) : new Float32Array(rows * inDim);
+  let off = 0;
+  for (const w of parts) {
+    data.set(w.data, off);
+    off += w.data.length;
+  }
+  return { dtype: wdtype, data, rows, cols: inDim } as Weight;
 }
 
 /**
