@@ -1,6 +1,7 @@
 /**
- * Child process of `npm run bench` for rss.peak.*: loads the engine in the given precision,
- * recognises one synthetic page (a few tokens) and prints its peak resident set size.
+ * Child process of `npm run bench` for rss.peak.* and load.*: loads the engine in the given
+ * precision (timed: the checkpoint's files are in the page cache after the first run), recognises
+ * one synthetic page (a few tokens) and prints the load time and its peak resident set size.
  * Usage: node --import tsx bench/rss-child.ts <modelDir> <precision> <maxTiles> <threads>
  */
 import { readFileSync } from "node:fs";
@@ -9,7 +10,9 @@ import { OcrEngine } from "../src/pipeline/engine.ts";
 import { DEFAULT_PAGE_OPTIONS } from "../src/pipeline/options.ts";
 
 const [dir, precision, tiles, threads] = process.argv.slice(2);
+const t0 = performance.now();
 const engine = OcrEngine.load(dir, { precision: precision as Precision, threads: Number(threads) });
+const loadSeconds = (performance.now() - t0) / 1000;
 // A page-shaped (1:1.41) grey image with stripes: with maxTiles 6 it yields a tiled view set.
 const width = 1240;
 const height = 1754;
@@ -31,4 +34,5 @@ try {
   // not Linux: maxRSS only
 }
 console.log(`tiles grid ${JSON.stringify(page.grid)}; prompt ${page.promptTokens} tokens`);
+console.log(`LOAD_SECONDS=${loadSeconds}`);
 console.log(`RSS_PEAK_BYTES=${hwm}`);

@@ -464,24 +464,38 @@ function benchLm(k: Kernels, o: Options, cfg: ModelConfig, lim: Limits, want: (n
   return out;
 }
 
-function benchRss(o: Options, threads: number): Result {
+/**
+ * rss.peak.bf16 (limit: the checkpoint's bytes) and load.bf16 (seconds of OcrEngine.load, no limit:
+ * reading the checkpoint from the page cache and packing it), from one child process.
+ */
+function benchRss(o: Options, threads: number): Result[] {
   const limit = checkpointBytes(o.model);
   const tiles = o.quick ? 0 : 6;
-  log(`bench: peak RSS of a bf16 engine load + one page (${tiles} tiles) in a child process`);
+  log(`bench: load time and peak RSS of a bf16 engine load + one page (${tiles} tiles) in a child process`);
   const r = spawnSync(
     process.execPath,
     ["--import", "tsx", join(ROOT, "bench", "rss-child.ts"), o.model, "bf16", String(tiles), String(threads)],
     { encoding: "utf8", cwd: ROOT, maxBuffer: 1 << 20 },
   );
   const m = /RSS_PEAK_BYTES=(\d+)/.exec(r.stdout || "");
-  if (r.status !== 0 || !m) {
+  const t = /LOAD_SECONDS=([\d.]+)/.exec(r.stdout || "");
+  if (r.status !== 0 || !m || !t) {
     const why = (r.stderr || "").trim().split("\n").slice(-1)[0] || `status ${r.status}`;
-    return result("rss.peak.bf16", null, "bytes", limit, { bytes: limit, note: `child failed: ${why}` });
+    return [
+      result("rss.peak.bf16", null, "bytes", limit, { bytes: limit, note: `child failed: ${why}` }),
+      result("load.bf16", null, "s", null, { bytes: limit, note: `child failed: ${why}` }),
+    ];
   }
-  return result("rss.peak.bf16", Number(m[1]), "bytes", limit, {
-    bytes: limit,
-    note: `limit = checkpoint bytes; page with ${tiles} tiles`,
-  });
+  return [
+    result("rss.peak.bf16", Number(m[1]), "bytes", limit, {
+      bytes: limit,
+      note: `limit = checkpoint bytes; page with ${tiles} tiles`,
+    }),
+    result("load.bf16", Number(t[1]), "s", null, {
+      bytes: limit,
+      note: "OcrEngine.load, checkpoint in the page cache (the first run reads the disk)",
+    }),
+  ];
 }
 
 // ---- main -------------------------------------------------------------------------------------
@@ -493,7 +507,7 @@ function main(): void {
   if (o.threads) k.setThreads(o.threads);
   const threads = k.getThreads();
   const lim = measureMachine(threads, o.quick);
-  const needModel = ["encode.", "prefill.", "decode.", "rss."].some(
+  const needModel = ["encode.", "prefill.", "decode.", "rss.", "load."].some(
     (p) => o.only.length === 0 || o.only.some((q) => q.startsWith(p) || p.startsWith(q)),
   );
   if (needModel) ensureModel(o.model);
@@ -505,7 +519,7 @@ function main(): void {
   const cfg = loadConfig(cfgPath);
   const results: Result[] = [];
   // RSS first, while this process holds no model.
-  if (want("rss.peak.bf16")) results.push(benchRss(o, threads));
+  if (want("rss.peak.bf16") || want("load.bf16")) results.push(...benchRss(o, threads).filter((r) => want(r.name)));
   results.push(...benchGemm(k, modelGemmShapes(cfg, PREFILL_ROWS), lim, o, want));
   if (needModel) {
     const modelCfg = loadConfig(join(o.model, "config.json"));
