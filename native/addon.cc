@@ -480,6 +480,33 @@ Napi::Value SetBf16Dot(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), dsocr::bf16_dot_available());
 }
 
+// unpackInt8(handle) -> { q: Int8Array [rows * cols], scales: Float32Array [rows * ng] }: tests only,
+// the quantised values and scales of an INT8 pack read back out of its panel layout (pack_int8.h),
+// row-major as the reference pack's.
+Napi::Value UnpackInt8(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const dsocr::Packed* p = packed_arg(a, info, 0);
+  if (!a.ok()) return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  if (p->fmt != dsocr::PackFmt::INT8) {
+    Napi::TypeError::New(env, "unpackInt8: not an int8 pack").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const size_t N = p->rows, K = p->cols, Kp = dsocr::int8::padded_k(K), ng = dsocr::int8::groups(K, p->group);
+  const size_t P = dsocr::int8::P, KB = dsocr::int8::KB;
+  Napi::Int8Array q = Napi::Int8Array::New(env, N * K);
+  Napi::Float32Array s = Napi::Float32Array::New(env, N * ng);
+  const int8_t* d = static_cast<const int8_t*>(p->data);
+  for (size_t n = 0; n < N; ++n) {
+    for (size_t k = 0; k < K; ++k) q[n * K + k] = d[(n / P) * P * Kp + (k / KB) * P * KB + (n % P) * KB + k % KB];
+    for (size_t g = 0; g < ng; ++g) s[n * ng + g] = p->scales[n * ng + g];
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("q", q);
+  o.Set("scales", s);
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dsocr::tune_malloc();  // activations reuse freed heap memory (weight_alloc.h)
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
@@ -504,6 +531,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linearPacked", Napi::Function::New(env, LinearPacked));
   exports.Set("conv2dPacked", Napi::Function::New(env, Conv2dPacked));
   exports.Set("setBf16Dot", Napi::Function::New(env, SetBf16Dot));
+  exports.Set("unpackInt8", Napi::Function::New(env, UnpackInt8));
   dsocr::register_decode_bindings(env, exports);
   dsocr::bench::register_bindings(env, exports);
   return exports;

@@ -41,14 +41,14 @@ bool rowable(Isa isa, const MoeWeight& w) {
   return !w.packed || w.packed->fmt == PackFmt::INT8 || (w.packed->fmt == PackFmt::BF16 && bf16_small_available(isa));
 }
 
-// xa: the rows of x rounded to bf16 pairs (bf16_round_rows), used by BF16 packs; xr: x rounded to
-// bf16 as f32 (round_bf16), used by INT8 packs.
-void rows_any(Isa isa, const float* x, const uint32_t* xa, const float* xr, size_t m, const MoeWeight& w, size_t n0,
+// xa: the rows of x rounded to bf16 pairs (bf16_round_rows), used by BF16 packs; xq: x quantised
+// with the weight's group (quant_x), used by INT8 packs.
+void rows_any(Isa isa, const float* x, const uint32_t* xa, const QuantX& xq, size_t m, const MoeWeight& w, size_t n0,
               size_t n1, float* y, size_t ldy) {
   if (w.packed && w.packed->fmt == PackFmt::BF16) {
     bf16_rows(isa, xa, m, *w.packed, n0, n1, y, ldy);
   } else if (w.packed) {
-    int8_rows(isa, xr, m, *w.packed, n0, n1, y, ldy);
+    int8_rows(isa, xq, *w.packed, n0, n1, y, ldy);
   } else {
     DSOCR_DISPATCH(isa, plain_rows, x, m, w.plain, n0, n1, y, ldy);
   }
@@ -75,9 +75,20 @@ struct Job {
   const float* wts;        // routed: weight of each input row
   uint32_t* xa = nullptr;  // BF16 packs: x rounded to bf16 pairs [n, ceil(hidden / 2)]
   uint32_t* ha = nullptr;  // BF16 packs: h rounded to bf16 pairs [n, ceil(inter / 2)]
-  float* xr = nullptr;     // INT8 packs: x rounded to bf16 [n, hidden]
-  float* hr = nullptr;     // INT8 packs: h rounded to bf16 [n, inter]
+  QuantX xq{};             // INT8 packs: x quantised with gate/up's group
+  QuantX hq{};             // INT8 packs: h quantised with down's group
 };
+
+// The INT8 group of a job's gate and up (0 when neither is INT8; SIZE_MAX when they differ).
+size_t gate_up_group(const MoeWeight& g, const MoeWeight& u) {
+  const size_t a = g.packed && g.packed->fmt == PackFmt::INT8 ? g.packed->group : 0;
+  const size_t b = u.packed && u.packed->fmt == PackFmt::INT8 ? u.packed->group : 0;
+  return a && b && a != b ? SIZE_MAX : (a ? a : b);
+}
+
+size_t int8_group(const MoeWeight& w) {
+  return w.packed && w.packed->fmt == PackFmt::INT8 ? w.packed->group : 0;
+}
 
 }  // namespace
 
@@ -181,19 +192,16 @@ void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* ou
       any_int8 = any_int8 || is_fmt(*w, PackFmt::INT8);
     }
   }
-  // INT8 packs in the fast path: every job's x (and later h) rounded to bf16 once.
-  std::vector<float> rbuf;
+  // INT8 packs in the fast path: every job's x (and later h) quantised once (buffers kept by the
+  // calling thread).
+  for (const Job& jb : jobs) small = small && gate_up_group(*jb.g, *jb.u) != SIZE_MAX;
+  thread_local std::vector<QuantXBuf> t_qbuf;
+  const bool qdeq = !int8_dot_available(isa);
   if (small && any_int8) {
-    size_t len = 0;
-    for (const Job& jb : jobs) len += jb.n * (H + jb.inter);
-    rbuf.resize(len);
-    size_t o = 0;
-    for (Job& jb : jobs) {
-      jb.xr = rbuf.data() + o;
-      o += jb.n * H;
-      jb.hr = rbuf.data() + o;
-      o += jb.n * jb.inter;
-      round_bf16(isa, jb.x, jb.n * H, jb.xr);
+    if (t_qbuf.size() < 2 * jobs.size()) t_qbuf.resize(2 * jobs.size());
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      Job& jb = jobs[j];
+      if (const size_t G = gate_up_group(*jb.g, *jb.u)) jb.xq = quant_x(isa, jb.x, jb.n, H, G, t_qbuf[2 * j], qdeq);
     }
   }
   // BF16 packs in the fast path: every job's x (and later h) rounded to bf16 pairs once.
@@ -251,20 +259,23 @@ void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* ou
     const Job& jb = jobs[j];
     const size_t n0 = (t - first[j]) * BLK1, n1 = std::min(jb.inter, n0 + BLK1), nb = n1 - n0;
     float* u = pool::scratch_as<float>(4, SMALL_M * BLK1);
-    rows_any(isa, jb.x, jb.xa, jb.xr, jb.n, *jb.g, n0, n1, jb.h + n0, jb.inter);
-    rows_any(isa, jb.x, jb.xa, jb.xr, jb.n, *jb.u, n0, n1, u, nb);
+    rows_any(isa, jb.x, jb.xa, jb.xq, jb.n, *jb.g, n0, n1, jb.h + n0, jb.inter);
+    rows_any(isa, jb.x, jb.xa, jb.xq, jb.n, *jb.u, n0, n1, u, nb);
     for (size_t i = 0; i < jb.n; ++i) swiglu(isa, jb.h + i * jb.inter + n0, u + i * nb, nb);
   });
   if (any_bf16)
     for (const Job& jb : jobs) bf16_round_rows(isa, jb.h, jb.n, jb.inter, jb.ha);
   if (any_int8)
-    for (const Job& jb : jobs) round_bf16(isa, jb.h, jb.n * jb.inter, jb.hr);
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      Job& jb = jobs[j];
+      if (const size_t G = int8_group(*jb.d)) jb.hq = quant_x(isa, jb.h, jb.n, jb.inter, G, t_qbuf[2 * j + 1], qdeq);
+    }
   // Region 2: blocks of output columns; per block every job's down rows, in job order.
   pool::parallel_for((H + BLK2 - 1) / BLK2, [&](size_t t) {
     const size_t c0 = t * BLK2, c1 = std::min(H, c0 + BLK2), nb = c1 - c0;
     float* y = pool::scratch_as<float>(4, SMALL_M * BLK2);
     for (const Job& jb : jobs) {
-      rows_any(isa, jb.h, jb.ha, jb.hr, jb.n, *jb.d, c0, c1, y, nb);
+      rows_any(isa, jb.h, jb.ha, jb.hq, jb.n, *jb.d, c0, c1, y, nb);
       accumulate(jb, y, nb, c0, c1);
     }
   });

@@ -8,9 +8,10 @@
 // Scales: f32 [Np, ng], row-major, ng = ceil(K / G) groups of G = w.group (32, 64 or 128)
 // consecutive k values per row (the last group shorter when G does not divide K):
 //   W[n][k] ~ q[n][k] * s[n][k / G],   y[n] = sum_g s[n][g] * sum_{k in group g} x[k] q[n][k].
-// Activations are rounded to bf16 (RNE) before the products, as the BF16 format's (the callers
-// round them: round_bf16); the int8 values are exact in bf16, so on AVX512_BF16 CPUs decode
-// (panel_dot_bf16 below) and prefill (gemm_int8.cc) run the same products on vdpbf16ps.
+// Activations are quantised per row and group to int16 (quant_x, pack_int8.h QuantX):
+// y[r][n] = sum_g s[n][g] sx[r][g] sum_{k in g} qx[r][k] q[n][k]. On AVX512_VNNI CPUs the integer
+// products run on vpdpwssd, decode (panel_dot_vnni below) and prefill (gemm_int8.cc); elsewhere the
+// f32 kernels take the dequantised rows f32(qx * sx).
 #include "gemm-inl.h"
 
 namespace dsocr {
@@ -31,15 +32,42 @@ DSOCR_INLINE VT ldq(const float* p) { return V::load(p); }
 // Offset of value k of row 0 inside a panel (add i * KB for row i).
 constexpr size_t koff(size_t k) { return (k / I8KB) * I8P * I8KB + k % I8KB; }
 
-// dst[i] = f32(bf16(src[i])): round to nearest even (a NaN stays a quiet NaN), as reference.ts
-// f32ToBf16 and the BF16 format's input rounding. In place allowed. (Auto-vectorised.)
-void round_bf16(const float* src, size_t n, float* dst) {
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t u;
-    std::memcpy(&u, src + i, 4);
-    const uint32_t r = (u & 0x7fffffffu) > 0x7f800000u ? (u | 0x400000u) : (u + 0x7fffu + ((u >> 16) & 1u));
-    u = r & 0xffff0000u;
-    std::memcpy(dst + i, &u, 4);
+// Quantises the rows of x per group of G values to int16 (pack_int8.h QuantX): qx [M][Kp] (zero
+// past K), sx [M][ng], xdeq [M][K] = f32(qx * sx) (xdeq may be null).
+void quant_rows(const float* x, size_t M, size_t K, size_t G, int16_t* qx, size_t Kp, float* sx, float* xdeq) {
+  const size_t ng = int8::groups(K, G);
+  for (size_t r = 0; r < M; ++r) {
+    const float* xr = x + r * K;
+    int16_t* q = qx + r * Kp;
+    float* d = xdeq ? xdeq + r * K : nullptr;
+    std::memset(q + K, 0, (Kp - K) * sizeof(int16_t));
+    for (size_t g = 0; g < ng; ++g) {
+      const size_t k0 = g * G, k1 = std::min(K, k0 + G);
+      VT mv = V::zero();
+      for (size_t k = k0; k < k1; k += VW) {
+        const int t = static_cast<int>(std::min<size_t>(VW, k1 - k));
+        mv = V::max(mv, V::abs(t == VW ? V::load(xr + k) : V::loadn(xr + k, t)));
+      }
+      const float scale = static_cast<float>(static_cast<double>(V::hmax(mv)) / 32767.0);
+      sx[r * ng + g] = scale;
+      if (scale == 0.f) {
+        std::memset(q + k0, 0, (k1 - k0) * sizeof(int16_t));
+        if (d) std::memset(d + k0, 0, (k1 - k0) * sizeof(float));
+        continue;
+      }
+      const VT sv = V::set1(scale);
+      for (size_t k = k0; k < k1; k += VW) {
+        const int t = static_cast<int>(std::min<size_t>(VW, k1 - k));
+        const VT rv = I8::quant16(V::div(t == VW ? V::load(xr + k) : V::loadn(xr + k, t), sv));
+        I8::store16(q + k, rv, t);
+        if (!d) continue;
+        if (t == VW) {
+          V::store(d + k, V::mul(rv, sv));
+        } else {
+          V::storen(d + k, V::mul(rv, sv), t);
+        }
+      }
+    }
   }
 }
 
@@ -195,55 +223,20 @@ void dequant_panel(const int8_t* panel, const float* sc, size_t ng, size_t G, si
 }
 
 #if DSOCR_X86
-#define DSOCR_I8DOT_TARGET "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c"
-// AVX512_BF16, 2 < M <= 16 (batched decode): the same products as the f32 paths on vdpbf16ps.
-// xp: rows of x (already bf16 values) as bf16 pairs, KP2 = Kp / 2 dwords per row (zero past K).
-__attribute__((noinline, unused, target(DSOCR_I8DOT_TARGET))) void x_pairs(const float* x, size_t M, size_t K,
-                                                                          size_t KP2, uint32_t* xp) {
-  for (size_t r = 0; r < M; ++r) {
-    uint16_t* d = reinterpret_cast<uint16_t*>(xp + r * KP2);
-    const float* xr = x + r * K;
-    size_t k = 0;
-    for (; k + 16 <= K; k += 16)  // the values are bf16 already: their upper halves, exactly
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + k),
-                          _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(_mm512_loadu_ps(xr + k)), 16)));
-    for (; k < K; ++k) {
-      uint32_t u;
-      std::memcpy(&u, xr + k, 4);
-      d[k] = static_cast<uint16_t>(u >> 16);
-    }
-    for (; k < 2 * KP2; ++k) d[k] = 0;
-  }
-}
-
-// 32 int8 values as 16 bf16 pairs (exact: |q| <= 127).
-__attribute__((always_inline, unused, target(DSOCR_I8DOT_TARGET))) inline __m512bh q32_bf16(const int8_t* src) {
-  const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src))));
-  const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16))));
-  return _mm512_cvtne2ps_pbh(hi, lo);
-}
-
-// The 4 rows of an int8 panel as bf16 (exact), row-major: wb[i * Kp + k], k < Kp.
-__attribute__((noinline, unused, target(DSOCR_I8DOT_TARGET))) void panel_bf16(const int8_t* panel, size_t Kp,
-                                                                             uint16_t* wb) {
-  for (size_t c = 0; c < Kp / I8KB; ++c)
-    for (size_t i = 0; i < I8P; ++i) {
-      const int8_t* src = panel + c * I8P * I8KB + i * I8KB;
-      for (size_t h = 0; h < I8KB; h += 32) _mm512_storeu_si512(wb + i * Kp + c * I8KB + h, (__m512i)q32_bf16(src + h));
-    }
-}
-
-// out[r * 4 + i] = sum_g s[i][g] * sum_{k in g} x[r][k] q[i][k] for R rows of x pairs (stride KP2)
-// and the 4 panel rows: per group the pair products on vdpbf16ps, then one FMA by the group's scale
-// (groups past K are zero padding; scales stop at ng). The rows come as bf16 from wb (stride Kp,
-// panel_bf16) or, with `panel` set, straight from the int8 panel, converted in registers (few x
-// rows: no round trip through L1). The same values either way, so the same result.
-template <int R, size_t G>
-__attribute__((noinline, unused, target(DSOCR_I8DOT_TARGET))) void panel_dot_bf16(const uint32_t* xp, size_t KP2,
-                                                                                 const uint16_t* wb,
-                                                                                 const int8_t* panel, size_t Kp,
+#define DSOCR_I8DOT_TARGET "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c"
+// AVX512_VNNI, M <= 16 (decode): for R rows of int16 x (qx stride Kp, scales sx stride ng) and the
+// 4 rows of one panel,
+//   out[r * 4 + i] = sum_g sx[r][g] s[i][g] sum_{k in g} qx[r][k] q[i][k].
+// Per 32 values the panel row is sign-extended to int16 (vpmovsxbw) and vpdpwssd sums the pair
+// products into int32 lanes (exact: |sum| <= 128 * 127 * 32767 < 2^31); per group the lanes are
+// converted to f32 and folded into the totals by one FMA with the scale product (hsum at the end).
+// Groups past K are zero padding.
+template <int R>
+__attribute__((noinline, unused, target(DSOCR_I8DOT_TARGET))) void panel_dot_vnni(const int16_t* qx, size_t Kp,
+                                                                                 const float* sx,
+                                                                                 const int8_t* panel,
                                                                                  const float* sc, size_t ng,
-                                                                                 float* out) {
+                                                                                 size_t G, float* out) {
   __m512 acc[R][4];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
@@ -251,32 +244,29 @@ __attribute__((noinline, unused, target(DSOCR_I8DOT_TARGET))) void panel_dot_bf1
     for (int i = 0; i < 4; ++i) acc[r][i] = _mm512_setzero_ps();
   for (size_t g = 0; g < ng; ++g) {
     const size_t k1 = std::min(Kp, (g + 1) * G);
-    __m512 ga[R][4];
+    __m512i ga[R][4];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) ga[r][i] = _mm512_setzero_ps();
+      for (int i = 0; i < 4; ++i) ga[r][i] = _mm512_setzero_si512();
     for (size_t k = g * G; k < k1; k += 32) {
-      __m512bh wv[4];
-      if (panel) {
+      __m512i wv[4];
 #pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) wv[i] = q32_bf16(panel + koff(k) + i * I8KB);
-      } else {
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) wv[i] = (__m512bh)_mm512_loadu_si512(wb + i * Kp + k);
-      }
+      for (int i = 0; i < 4; ++i)
+        wv[i] = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + koff(k) + i * I8KB)));
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        const __m512bh xv = (__m512bh)_mm512_loadu_si512(xp + r * KP2 + k / 2);
+        const __m512i xv = _mm512_loadu_si512(qx + r * Kp + k);
 #pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) ga[r][i] = _mm512_dpbf16_ps(ga[r][i], xv, wv[i]);
+        for (int i = 0; i < 4; ++i) ga[r][i] = _mm512_dpwssd_epi32(ga[r][i], xv, wv[i]);
       }
     }
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
-      const __m512 sv = _mm512_set1_ps(sc[i * ng + g]);
+      const float si = sc[i * ng + g];
 #pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) acc[r][i] = _mm512_fmadd_ps(ga[r][i], sv, acc[r][i]);
+      for (int r = 0; r < R; ++r)
+        acc[r][i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ga[r][i]), _mm512_set1_ps(si * sx[r * ng + g]), acc[r][i]);
     }
   }
 #pragma GCC unroll 4
@@ -287,42 +277,35 @@ __attribute__((noinline, unused, target(DSOCR_I8DOT_TARGET))) void panel_dot_bf1
 #undef DSOCR_I8DOT_TARGET
 #endif
 
-// Single-threaded: y[i * ldy + (n - n0)] = sum_g s[n][g] (x[i] . q[n] over group g) (+ bias[n])
-// for n in [n0, n1) (n0 a multiple of P). M <= I8_RD: the direct int8 dot; larger M: each panel
+// Single-threaded: y[i * ldy + (n - n0)] = sum_g s[n][g] sx[i][g] (qx[i] . q[n] over group g)
+// (+ bias[n]) for n in [n0, n1) (n0 a multiple of P). With `dot` (AVX512_VNNI), every M alike on
+// vpdpwssd (panel_dot_vnni: batched decode gives a sequence exactly its own decode). Otherwise the
+// f32 kernels over the dequantised rows x.deq: M <= I8_RD the direct int8 dot; larger M: each panel
 // is first dequantised (scales applied) into a per-thread f32 scratch (4 * Kp floats, in L1/L2)
 // and reused by every block of I8_R rows of x.
 template <size_t G>
-void i8_rows_g(const float* x, size_t M, const Packed& w, size_t n0, size_t n1, const float* bias, float* y,
-               size_t ldy, [[maybe_unused]] bool dot) {
-  const size_t K = w.cols, Kp = int8::padded_k(K), ng = int8::groups(K, G);
+void i8_rows_g(const QuantX& xq, const Packed& w, size_t n0, size_t n1, const float* bias, float* y, size_t ldy,
+               [[maybe_unused]] bool dot) {
+  const size_t M = xq.m, K = w.cols, Kp = int8::padded_k(K), ng = int8::groups(K, G);
   const int8_t* q = static_cast<const int8_t*>(w.data);
-  const bool direct = M <= static_cast<size_t>(I8_RD);
 #if DSOCR_X86
   if constexpr (VW == 16) {
     if (dot) {
-      // M <= 16 on AVX512_BF16: the panel as bf16 (exact) in L1, x as pairs, vdpbf16ps (every M the
-      // same per-row arithmetic, so batched decode gives a sequence exactly its own decode).
       constexpr int RD = 3;
-      const size_t KP2 = Kp / 2;
-      uint32_t* xp = pool::scratch_as<uint32_t>(2, M * KP2);
-      uint16_t* wb = pool::scratch_as<uint16_t>(3, I8P * Kp);
-      x_pairs(x, M, K, KP2, xp);
       float out[RD * 4];
       for (size_t n = n0; n < n1; n += I8P) {
         const size_t nn = std::min(I8P, n1 - n);
         const float* sc = w.scales + n * ng;
-        // Up to RD rows: one pass, the panel converted in registers; more: converted once into L1.
-        const int8_t* pq = M <= static_cast<size_t>(RD) ? q + n * Kp : nullptr;
-        if (!pq) panel_bf16(q + n * Kp, Kp, wb);
         for (size_t r0 = 0; r0 < M; r0 += RD) {
           const int rr = static_cast<int>(std::min<size_t>(RD, M - r0));
-          const uint32_t* xr = xp + r0 * KP2;
+          const int16_t* xr = xq.q + r0 * Kp;
+          const float* sr = xq.s + r0 * ng;
           if (rr == 3) {
-            panel_dot_bf16<3, G>(xr, KP2, wb, pq, Kp, sc, ng, out);
+            panel_dot_vnni<3>(xr, Kp, sr, q + n * Kp, sc, ng, G, out);
           } else if (rr == 2) {
-            panel_dot_bf16<2, G>(xr, KP2, wb, pq, Kp, sc, ng, out);
+            panel_dot_vnni<2>(xr, Kp, sr, q + n * Kp, sc, ng, G, out);
           } else {
-            panel_dot_bf16<1, G>(xr, KP2, wb, pq, Kp, sc, ng, out);
+            panel_dot_vnni<1>(xr, Kp, sr, q + n * Kp, sc, ng, G, out);
           }
           for (int r = 0; r < rr; ++r) {
             float* yr = y + (r0 + r) * ldy + (n - n0);
@@ -334,6 +317,8 @@ void i8_rows_g(const float* x, size_t M, const Packed& w, size_t n0, size_t n1, 
     }
   }
 #endif
+  const float* x = xq.deq;
+  const bool direct = M <= static_cast<size_t>(I8_RD);
   float* fbuf = direct ? nullptr : pool::scratch_as<float>(3, I8P * Kp);
   const int R = direct ? I8_RD : I8_R;
   float out[I8_R * 4];
@@ -357,17 +342,17 @@ void i8_rows_g(const float* x, size_t M, const Packed& w, size_t n0, size_t n1, 
   }
 }
 
-void i8_rows(const float* x, size_t M, const Packed& w, size_t n0, size_t n1, const float* bias, float* y,
-             size_t ldy, bool dot) {
+void i8_rows(const QuantX& x, const Packed& w, size_t n0, size_t n1, const float* bias, float* y, size_t ldy,
+             bool dot) {
   switch (w.group) {
     case 32:
-      i8_rows_g<32>(x, M, w, n0, n1, bias, y, ldy, dot);
+      i8_rows_g<32>(x, w, n0, n1, bias, y, ldy, dot);
       break;
     case 64:
-      i8_rows_g<64>(x, M, w, n0, n1, bias, y, ldy, dot);
+      i8_rows_g<64>(x, w, n0, n1, bias, y, ldy, dot);
       break;
     default:
-      i8_rows_g<128>(x, M, w, n0, n1, bias, y, ldy, dot);
+      i8_rows_g<128>(x, w, n0, n1, bias, y, ldy, dot);
       break;
   }
 }

@@ -4,16 +4,17 @@
 // Scheme (identical to packWeightReference "int8" in src/kernels/reference.ts): symmetric, one f32
 // scale per group of G consecutive input (k) values of each output row (G = 32, 64 or 128; the
 // last group of a row is shorter when G does not divide K): s = f32(max |W| over the group / 127),
-// q = round-half-up(f32(W / s)) in [-127, 127]; the input rows are rounded to bf16 (as the BF16
-// format's): y[n] = sum_g s[n][g] * (bf16(x) . q[n]) over group g.
-// Small M (decode, m <= 16): on AVX512_BF16 CPUs the products on vdpbf16ps, every m alike
-// (pack_int8-inl.h panel_dot_bf16); elsewhere the direct int8 dot (m <= 2) or f32 panels. Large M
-// (prefill): on AVX512_BF16 CPUs vdpbf16ps again (gemm_int8.cc); elsewhere the weight dequantised
-// to f32 in blocks of rows and the f32 GEMM.
+// q = round-half-up(f32(W / s)) in [-127, 127]. The input rows are quantised to int16 per group
+// (quant_x: scales sx, values qx), so y[n] = sum_g s[n][g] sx[g] (qx . q[n]) over group g.
+// On AVX512_VNNI CPUs the integer products run on vpdpwssd: decode (m <= 16, every m alike,
+// pack_int8-inl.h panel_dot_vnni) and prefill (gemm_int8.cc). Elsewhere the f32 kernels over the
+// dequantised x: the direct int8 dot (m <= 2) or f32 panels for decode, and for prefill the weight
+// dequantised to f32 in blocks of rows and the f32 GEMM.
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "cpu.h"
 #include "gemm_int8.h"
 #include "pack_int8.h"
 #include "pool.h"
@@ -28,7 +29,7 @@ namespace dsocr {
 namespace {
 
 constexpr size_t SMALL_M = 16;
-// Large M without AVX512_BF16: weight rows dequantised to f32 per GEMM call, up to DEQ_BYTES (at
+// Large M without AVX512_VNNI: weight rows dequantised to f32 per GEMM call, up to DEQ_BYTES (at
 // least DEQ_ROWS), so that an expert or attention matrix is one GEMM written straight into y
 // (AVX2, Zen 4, 2 threads: 107x1280x896 72 -> 138 GFLOP/s against 512-row slices).
 constexpr size_t DEQ_ROWS = 512;
@@ -67,39 +68,58 @@ Packed* pack_int8(Isa isa, const WeightRef& src, size_t group) {
   return p;
 }
 
-void round_bf16(Isa isa, const float* x, size_t n, float* y) { DSOCR_DISPATCH(isa, round_bf16, x, n, y); }
+bool int8_dot_available(Isa isa) { return isa == Isa::Avx512 && gemm_int8_available(); }
 
-void int8_rows(Isa isa, const float* x, size_t m, const Packed& w, size_t n0, size_t n1, float* y, size_t ldy) {
-  DSOCR_DISPATCH(isa, i8_rows, x, m, w, n0, n1, nullptr, y, ldy, isa == Isa::Avx512 && gemm_int8_available());
+QuantX quant_x(Isa isa, const float* x, size_t m, size_t K, size_t G, QuantXBuf& buf, bool deq) {
+  const size_t Kp = int8::padded_k(K), ng = int8::groups(K, G);
+  if (buf.q.size() < m * Kp) buf.q.resize(m * Kp);
+  if (buf.s.size() < m * ng) buf.s.resize(m * ng);
+  if (deq && buf.deq.size() < m * K) buf.deq.resize(m * K);
+  float* d = deq ? buf.deq.data() : nullptr;
+  auto rows = [&](size_t r0, size_t r1) {
+    DSOCR_DISPATCH(isa, quant_rows, x + r0 * K, r1 - r0, K, G, buf.q.data() + r0 * Kp, Kp, buf.s.data() + r0 * ng,
+                   d ? d + r0 * K : nullptr);
+  };
+  if (m <= SMALL_M) {
+    rows(0, m);
+  } else {
+    constexpr size_t RB = 16;
+    pool::parallel_for((m + RB - 1) / RB, [&](size_t t) { rows(t * RB, std::min(m, t * RB + RB)); });
+  }
+  return QuantX{buf.q.data(), buf.s.data(), d, m, K, G};
+}
+
+void int8_rows(Isa isa, const QuantX& x, const Packed& w, size_t n0, size_t n1, float* y, size_t ldy) {
+  DSOCR_DISPATCH(isa, i8_rows, x, w, n0, n1, nullptr, y, ldy, int8_dot_available(isa));
 }
 
 void linear_int8(Isa isa, const float* x, size_t M, const Packed& w, const float* bias, float* y) {
   const size_t N = w.rows, K = w.cols;
   // m, N, K >= 1: linear_packed handles the degenerate sizes.
-  if (M > SMALL_M && isa == Isa::Avx512 && gemm_int8_available()) {
-    gemm_int8_bf16(x, M, w, bias, y);  // rounds x itself
+  // x quantised per group: buffers kept by the caller's thread for decode, fresh ones for prefill.
+  thread_local QuantXBuf t_xq;
+  QuantXBuf big;
+  QuantXBuf& xb = M <= SMALL_M ? t_xq : big;
+  if (M > SMALL_M && int8_dot_available(isa)) {
+    gemm_int8_dot(quant_x(isa, x, M, K, w.group, xb, false), w, bias, y);
     return;
   }
-  // x rounded to bf16: a buffer kept by the caller's thread for decode, a fresh one for prefill.
-  thread_local std::vector<float> t_xr;
-  std::vector<float> big;
-  std::vector<float>& xr = M <= SMALL_M ? t_xr : big;
-  if (xr.size() < M * K) xr.resize(M * K);
-  round_bf16(isa, x, M * K, xr.data());
-  x = xr.data();
+  const bool dot = M <= SMALL_M && int8_dot_available(isa);
+  const QuantX xq = quant_x(isa, x, M, K, w.group, xb, !dot);
   if (M <= SMALL_M) {
-    const bool dot = isa == Isa::Avx512 && gemm_int8_available();  // 2 < M: vdpbf16ps (pack_int8-inl.h)
     // Contiguous blocks of panels per task (each a sequential byte range of the weight).
     const size_t panels = int8::padded_n(N) / int8::P;
     const size_t th = static_cast<size_t>(pool::threads());
     const size_t per = std::clamp<size_t>(panels / (th * 8), 2, 64);
     pool::parallel_for((panels + per - 1) / per, [&](size_t t) {
       const size_t n0 = t * per * int8::P, n1 = std::min(N, n0 + per * int8::P);
-      DSOCR_DISPATCH(isa, i8_rows, x, M, w, n0, n1, bias, y + n0, N, dot);
+      DSOCR_DISPATCH(isa, i8_rows, xq, w, n0, n1, bias, y + n0, N, dot);
     });
     return;
   }
-  // Large M (prefill): dequantise blocks of rows to f32 and run the f32 GEMM on them.
+  // Large M (prefill): dequantise blocks of rows to f32 and run the f32 GEMM on them, over the
+  // dequantised x.
+  x = xq.deq;
   const size_t nc_max = std::min(N, std::max(DEQ_ROWS, DEQ_BYTES / (K * sizeof(float))));
   std::vector<float> wf(nc_max * K), yt(nc_max < N ? M * nc_max : 0);
   for (size_t n0 = 0; n0 < N; n0 += nc_max) {

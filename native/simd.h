@@ -49,6 +49,10 @@
   _Pragma(                                                                                                        \
       "clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c\"))), " \
       "apply_to = function)")
+#define DSOCR_BEGIN_AVX512VNNI                                                                                     \
+  _Pragma(                                                                                                        \
+      "clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c\"))), " \
+      "apply_to = function)")
 #define DSOCR_END_TARGET _Pragma("clang attribute pop")
 #else
 #define DSOCR_BEGIN_AVX2 _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,f16c\")")
@@ -56,6 +60,8 @@
   _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c\")")
 #define DSOCR_BEGIN_AVX512BF16 \
   _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c\")")
+#define DSOCR_BEGIN_AVX512VNNI \
+  _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c\")")
 #define DSOCR_END_TARGET _Pragma("GCC pop_options")
 #endif
 

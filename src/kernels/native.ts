@@ -149,6 +149,7 @@ interface Addon {
     out: F32,
   ): void;
   setBf16Dot(on: boolean): boolean;
+  unpackInt8(handle: unknown): { q: Int8Array; scales: F32 };
   // native/addon_decode.cc
   moeCreate(
     gate: Uint16Array | F32,
@@ -214,6 +215,17 @@ function nativeHandle(w: PackedWeight): unknown {
  */
 export function setBf16DotForTests(on: boolean): boolean {
   return loadAddon().setBf16Dot(on);
+}
+
+/**
+ * Tests only: the quantised values `q` `[rows * cols]` and scales `[rows * ceil(cols / group)]` of a
+ * native `int8` pack, read back out of its panel layout, row-major as the reference pack's (RefPackedInt8).
+ * @throws TypeError for a weight that is not a native int8 pack
+ */
+export function unpackInt8ForTests(w: PackedWeight): { q: Int8Array; scales: Float32Array } {
+  const h = nativeHandle(w);
+  if (!h || w.format !== "int8") throw new TypeError("unpackInt8ForTests: not a native int8 pack");
+  return loadAddon().unpackInt8(h);
 }
 
 /** Native pack formats (native/packed.h PackFmt): bf16 (native/pack_bf16.cc), int8 (native/pack_int8.cc). */

@@ -82,6 +82,31 @@ export function packWeightReference(w: Weight, format: PackFormat, opts?: PackOp
   throw new RangeError(`packWeight: unknown format ${format}`);
 }
 
+/**
+ * The input rows of an `int8` matmul, quantised to int16 per row and group of `group` consecutive
+ * values (the weight's groups): `s = f32(max |x| / 32767)`, `q = Math.round(f32(x / s))` in
+ * [-32767, 32767] (0 where s = 0); returns the values `f32(q · s)`, `[m, k]`. The native kernels
+ * multiply the integers and apply `s` per group (native/pack_int8.h QuantX): the same products.
+ */
+export function quantizeRows(x: Float32Array, m: number, k: number, group: number): Float32Array {
+  const out = new Float32Array(m * k);
+  for (let r = 0; r < m; r++) {
+    for (let c0 = 0; c0 < k; c0 += group) {
+      const o = r * k;
+      const c1 = Math.min(k, c0 + group);
+      let mx = 0;
+      for (let c = c0; c < c1; c++) mx = Math.max(mx, Math.abs(x[o + c]));
+      const scale = Math.fround(mx / 32767);
+      if (scale === 0) continue;
+      for (let c = c0; c < c1; c++) {
+        const q = Math.min(32767, Math.max(-32767, Math.round(Math.fround(x[o + c] / scale))));
+        out[o + c] = Math.fround(q * scale);
+      }
+    }
+  }
+  return out;
+}
+
 /** Row r of a weight as a Float32Array (widened for bf16, dequantised for int8). */
 export function weightRow(w: Weight, r: number, out = new Float32Array(w.cols)): Float32Array {
   const base = r * w.cols;
@@ -174,8 +199,11 @@ function linear(x: Float32Array, m: number, w: Weight, bias?: Float32Array | nul
   if (out && out.length !== m * n) throw new RangeError(`linear: out has ${out.length} values, expected ${m}x${n}`);
   const y = out ?? new Float32Array(m * n);
   const row = new Float32Array(k);
-  if (w.dtype === "packed") {
-    // Packed weights (bf16 and int8): the input rows are rounded to bf16 before the products.
+  if (w.dtype === "packed" && w.format === "int8") {
+    // int8: the input rows quantised to int16 per group (quantizeRows), products of the values.
+    x = quantizeRows(x, m, k, (w.handle as RefPackedInt8).group);
+  } else if (w.dtype === "packed") {
+    // bf16: the input rows are rounded to bf16 before the products.
     const xr = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) xr[i] = bf16ToF32(f32ToBf16(x[i]));
     x = xr;

@@ -22,8 +22,10 @@
  *   (the parity path the fixtures are checked in; always available).
  * - `bf16`: activations rounded to bf16 at every matmul input, bf16 x bf16 products accumulated
  *   in f32 (the official bf16 inference; `vdpbf16ps` where the CPU has AVX-512 BF16).
- * - `int8`: as `bf16`, with the language model's weights quantised to int8 (activations rounded
- *   to bf16 at the matmul inputs; the vision encoder runs as `bf16`).
+ * - `int8`: the language model's matmuls on int8 weights (one scale per 128 input values of a
+ *   row) and int16 activations (quantised on the fly, one scale per 128 values: as accurate as
+ *   bf16 rounding, and integer products, `vpdpwssd` on CPUs with AVX-512 VNNI); the rest of the
+ *   model, the vision encoder included, runs as `bf16`.
  */
 export type Precision = "f32" | "bf16" | "int8";
 
@@ -175,8 +177,9 @@ export interface Kernels {
    * `int8`: symmetric int8 with one f32 scale per group of `opts.group` consecutive k values of
    * each row (the last group of a row shorter when the group size does not divide `cols`):
    * `s = f32(max |W| over the group / 127)`, `q = Math.round(f32(W / s))` clamped to [-127, 127]
-   * (0 where s = 0), W ≈ q · s; linear rounds its input rows to bf16 (as for `bf16`: the int8
-   * values are exact in bf16, so prefill runs on the bf16 dot-product instructions).
+   * (0 where s = 0), W ≈ q · s; linear quantises its input rows to int16 per row and group
+   * (reference.ts quantizeRows) and multiplies the quantised values: integer products, scaled per
+   * group (`vpdpwssd` with AVX-512 VNNI).
    * @throws RangeError for a packed input, an unsupported format or group size
    */
   packWeight(w: Weight, format: PackFormat, opts?: PackOptions): PackedWeight;

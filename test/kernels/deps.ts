@@ -8,6 +8,13 @@ export {
   defaultIsa,
   loadAddon,
   supportedIsaLevels,
+  unpackInt8ForTests,
 } from "../../src/kernels/native.ts";
-export { bf16ToF32, f32ToBf16 as f32ToBf16ForTests, ropeInvFreq } from "../../src/kernels/reference.ts";
+export {
+  bf16ToF32,
+  f32ToBf16 as f32ToBf16ForTests,
+  quantizeRows,
+  type RefPackedInt8,
+  ropeInvFreq,
+} from "../../src/kernels/reference.ts";
 export type { AttentionParams, Conv2dParams, Kernels, PlainWeight, Weight } from "../../src/kernels/types.ts";

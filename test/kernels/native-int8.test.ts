@@ -1,16 +1,16 @@
 // int8 packed weights (native/pack_int8.cc, gemm_int8.cc) vs the reference int8 pack and linear,
-// every ISA level of this CPU (the AVX-512 level with and without the AVX512_BF16 kernels) and
-// every group size the native kernels take (32, 64, 128 k values per scale). The input rows are
-// rounded to bf16 on both sides.
-// Quantisation: identical (checked exactly by multiplying with identity rows, which reads the
-// dequantised weight back). linear: tolerance of helpers.ts (rtol 1e-5 against max(|expected|, rms))
-// plus an absolute 2e-8 * k (~ k/3 units of 2^-24: the f32 summation error of k products of
-// magnitude <= 1, which the rms floor does not cover when n = 1); both sides use the same int8
-// weights and scales, only the f32 summation order differs.
+// every ISA level of this CPU (the AVX-512 level with and without the AVX512_VNNI kernels) and every
+// group size the native kernels take (32, 64, 128 k values per scale). The input rows are quantised
+// to int16 per group on both sides (reference quantizeRows, native quant_x).
+// Quantisation: identical q and scales (read back out of the native panels, unpackInt8ForTests).
+// linear: tolerance of helpers.ts (rtol 1e-5 against max(|expected|, rms)) plus an absolute
+// 2e-8 * k (~ k/3 units of 2^-24: the f32 summation error of k products of magnitude <= 1, which
+// the rms floor does not cover when n = 1); both sides multiply the same quantised values, only
+// the f32 rounding and summation order differ.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { PackedWeight, PlainWeight } from "../../src/kernels/types.ts";
-import { referenceKernels as ref } from "./deps.ts";
+import { quantizeRows, type RefPackedInt8, referenceKernels as ref, unpackInt8ForTests } from "./deps.ts";
 import { assertClose, eachNativeVariant, nativeLevels, randArray, randWeight, rng } from "./helpers.ts";
 
 const levels = nativeLevels();
@@ -25,34 +25,41 @@ function identity(k: number): Float32Array {
 describe("int8 packed linear", () => {
   test("quantisation equals the reference exactly (odd sizes, short last groups, bf16 and f32, ties round half up)", () => {
     const r = rng(11);
-    const cases = [
-      { dtype: "f32" as const, n: 1, k: 6, data: Float32Array.from([127, 0.5, -0.5, 1.5, -1.5, 2.5]) },
-      { dtype: "f32" as const, n: 2, k: 3, data: new Float32Array(6) }, // all-zero rows: scale 0
-    ];
-    for (const c of cases) {
-      const w = { dtype: c.dtype, data: c.data, rows: c.n, cols: c.k };
+    const same = (w: PlainWeight, label: string) => {
       for (const group of GROUPS) {
-        const expected = ref.linear(identity(c.k), c.k, ref.packWeight(w, "int8", { group }));
+        const expected = ref.packWeight(w, "int8", { group }).handle as RefPackedInt8;
         for (const K of levels) {
-          const p = K.packWeight(w, "int8", { group });
-          assert.deepEqual(Array.from(K.linear(identity(c.k), c.k, p)), Array.from(expected), `${K.name} ${c.k}`);
+          const got = unpackInt8ForTests(K.packWeight(w, "int8", { group }));
+          assert.deepEqual(Array.from(got.q), Array.from(expected.q), `${K.name} q ${label} g${group}`);
+          assert.deepEqual(Array.from(got.scales), Array.from(expected.scales), `${K.name} scales ${label} g${group}`);
         }
       }
-    }
+    };
+    same({ dtype: "f32", data: Float32Array.from([127, 0.5, -0.5, 1.5, -1.5, 2.5]), rows: 1, cols: 6 }, "ties");
+    same({ dtype: "f32", data: new Float32Array(6), rows: 2, cols: 3 }, "zero rows (scale 0)");
     for (const k of [1, 7, 33, 65, 100, 129, 200]) {
       for (const n of [1, 7, 33]) {
-        for (const dtype of ["bf16", "f32"] as const) {
-          const w = randWeight(r, dtype, n, k);
-          for (const group of GROUPS) {
-            const expected = ref.linear(identity(k), k, ref.packWeight(w, "int8", { group }));
-            for (const K of levels) {
-              const got = K.linear(identity(k), k, K.packWeight(w, "int8", { group }));
-              assert.deepEqual(
-                Array.from(got),
-                Array.from(expected),
-                `${K.name} dequantised ${n}x${k} ${dtype} g${group}`,
-              );
-            }
+        for (const dtype of ["bf16", "f32"] as const) same(randWeight(r, dtype, n, k), `${n}x${k} ${dtype}`);
+      }
+    }
+  });
+
+  test("input rows: quantised to int16 per group (a row through an identity weight reads them back)", () => {
+    // Through the weight 127 * I (int8 pack: q = 127, scale 1 in every group), row x comes back as
+    // 127 * f32(qx * sx) up to rounding: quantizeRows' values.
+    const r = rng(15);
+    for (const k of [5, 64, 130]) {
+      const eye = new Float32Array(k * k);
+      for (let i = 0; i < k; i++) eye[i * k + i] = 127;
+      const w: PlainWeight = { dtype: "f32", data: eye, rows: k, cols: k };
+      for (const group of GROUPS) {
+        for (const m of [1, 3, 17]) {
+          const x = randArray(r, m * k);
+          x[0] = 0.5; // ties and outliers inside a group
+          x[1] = -3;
+          const want = quantizeRows(x, m, k, group).map((v) => v * 127);
+          for (const [label, K] of [["reference", ref] as const, ...levels.map((K) => [K.name, K] as const)]) {
+            assertClose(K.linear(x, m, K.packWeight(w, "int8", { group })), want, `${label} k=${k} g${group} m=${m}`);
           }
         }
       }
