@@ -96,10 +96,9 @@ void int8_rows(Isa isa, const QuantX& x, const Packed& w, size_t n0, size_t n1, 
 void linear_int8(Isa isa, const float* x, size_t M, const Packed& w, const float* bias, float* y) {
   const size_t N = w.rows, K = w.cols;
   // m, N, K >= 1: linear_packed handles the degenerate sizes.
-  // x quantised per group: buffers kept by the caller's thread for decode, fresh ones for prefill.
-  thread_local QuantXBuf t_xq;
-  QuantXBuf big;
-  QuantXBuf& xb = M <= SMALL_M ? t_xq : big;
+  // x quantised per group into buffers kept by the caller's thread (prefill: up to M * K int16 and,
+  // without VNNI, M * K floats; reused by every call instead of allocated and zeroed per matmul).
+  thread_local QuantXBuf xb;
   if (M > SMALL_M && int8_dot_available(isa)) {
     gemm_int8_dot(quant_x(isa, x, M, K, w.group, xb, false), w, bias, y);
     return;
