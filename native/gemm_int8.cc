@@ -1,15 +1,15 @@
 // Large-M linear (prefill) over INT8 packed weights (layout: pack_int8-inl.h) on AVX512_VNNI CPUs.
 //
-// The rows of x come quantised per group to int16 (pack_int8.h QuantX: qx, sx), so
+// The rows of x are quantised per group to int16 as quant_x does (pack_int8.h QuantX: qx, sx), so
 //   y[m][n] = Σ_g s[n][g] sx[m][g] · Σ_{k in group g} qx[m][k] · q[n][k]
 // runs on vpdpwssd (int16 pair products summed into int32 lanes, exact), the scales applied in
 // f32 at the end of each group: the products of the decode kernels (pack_int8-inl.h).
 //
 // The operands' roles are swapped against gemm_bf16-inl.h, so that the weight needs no
 // transposing repack:
-//   - qx is packed in panels of XP = 16 rows (pack_x_panel): dword (kp, j) = the int16 pair kp of
-//     row j (zero rows past M, a zero pad past an odd K), one zmm per k-pair; its scales
-//     transposed, sx[g][j];
+//   - x is quantised and packed in panels of XP = 16 rows (pack_x_panel): dword (kp, j) = the int16
+//     pair kp of row j (zero rows past M, a zero pad past an odd K), one zmm per k-pair; its
+//     scales transposed, sx[g][j];
 //   - each task converts its block of weight rows to int16 pairs, row-major, into a per-thread
 //     scratch (convert_row: the int8 row sign-extended in place order);
 //   - the micro-kernel keeps R <= 12 weight rows x 16 x rows of int32 group accumulators: per
@@ -51,16 +51,15 @@ inline size_t cdiv(size_t a, size_t b) { return (a + b - 1) / b; }
 DSOCR_BEGIN_AVX512VNNI
 namespace {
 
-// Panel p of x: the int16 rows [16p, 16p + 16) as pairs (dwords) into tmp [16][KP], transposed by
-// 16 x 16 dword blocks: dst[kp * 16 + j]; their scales sxp[g * 16 + j] (0 past M).
-void pack_x_panel(const QuantX& x, size_t KP, size_t ng, size_t p, uint32_t* dst, float* sxp, uint32_t* tmp) {
-  const size_t r0 = p * XP, rv = std::min(XP, x.m - r0), Kp = int8::padded_k(x.K);
-  for (size_t j = 0; j < rv; ++j) {
-    std::memcpy(tmp + j * KP, x.q + (r0 + j) * Kp, KP * sizeof(uint32_t));  // 2 KP <= Kp values
-    for (size_t g = 0; g < ng; ++g) sxp[g * XP + j] = x.s[(r0 + j) * ng + g];
-  }
-  for (size_t j = rv; j < XP; ++j)
-    for (size_t g = 0; g < ng; ++g) sxp[g * XP + j] = 0.f;
+// Panel p of x: rows [16p, 16p + 16) quantised to int16 (quant_rows_into, as quant_x) as pairs
+// (dwords) into tmp [16][KP], transposed by 16 x 16 dword blocks: dst[kp * 16 + j]; their scales
+// transposed, sxp[g * 16 + j] (0 past M). srow: scratch for the scales [16][ng].
+void pack_x_panel(const float* x, size_t M, size_t K, size_t G, size_t KP, size_t ng, size_t p, uint32_t* dst,
+                  float* sxp, uint32_t* tmp, float* srow) {
+  const size_t r0 = p * XP, rv = std::min(XP, M - r0);
+  quant_rows_into(Isa::Avx512, x + r0 * K, rv, K, G, reinterpret_cast<int16_t*>(tmp), 2 * KP, srow);
+  for (size_t j = 0; j < XP; ++j)
+    for (size_t g = 0; g < ng; ++g) sxp[g * XP + j] = j < rv ? srow[j * ng + g] : 0.f;
   std::memset(tmp + rv * KP, 0, (XP - rv) * KP * sizeof(uint32_t));
   size_t kp = 0;
   for (; kp + 16 <= KP; kp += 16) {
@@ -133,8 +132,8 @@ void run_uk(int R, size_t KP, size_t gkp, const uint32_t* w, const float* sc, si
 thread_local std::vector<uint32_t> t_xpack;  // the caller's packed x (reused between calls)
 thread_local std::vector<float> t_sxpack;
 
-void gemm(const QuantX& x, const Packed& w, const float* bias, float* y) {
-  const size_t M = x.m, N = w.rows, K = w.cols, KP = cdiv(K, 2), Kp = int8::padded_k(K);
+void gemm(const float* x, size_t M, const Packed& w, const float* bias, float* y) {
+  const size_t N = w.rows, K = w.cols, KP = cdiv(K, 2), Kp = int8::padded_k(K);
   const size_t ng = int8::groups(K, w.group), gkp = w.group / 2;  // groups are even (32, 64, 128)
   const int8_t* q = static_cast<const int8_t*>(w.data);
   const size_t npx = cdiv(M, XP);
@@ -144,7 +143,8 @@ void gemm(const QuantX& x, const Packed& w, const float* bias, float* y) {
   uint32_t* X = xb.data();
   float* SX = t_sxpack.data();
   pool::parallel_for(npx, [&](size_t p) {
-    pack_x_panel(x, KP, ng, p, X + p * KP * XP, SX + p * ng * XP, pool::scratch_as<uint32_t>(6, XP * KP));
+    pack_x_panel(x, M, K, w.group, KP, ng, p, X + p * KP * XP, SX + p * ng * XP,
+                 pool::scratch_as<uint32_t>(6, XP * KP), pool::scratch_as<float>(7, XP * ng));
   });
   // Weight rows per task: a multiple of RQ, <= W_BLOCK_BYTES converted, >= 4 tasks per thread.
   const size_t th = static_cast<size_t>(pool::threads());
@@ -178,12 +178,14 @@ DSOCR_END_TARGET
 
 bool gemm_int8_available() { return bf16_dot_enabled() && cpu_features().avx512vnni; }
 
-void gemm_int8_dot(const QuantX& x, const Packed& w, const float* bias, float* y) { gemm(x, w, bias, y); }
+void gemm_int8_dot(const float* x, size_t M, const Packed& w, const float* bias, float* y) {
+  gemm(x, M, w, bias, y);
+}
 
 #else
 
 bool gemm_int8_available() { return false; }
-void gemm_int8_dot(const QuantX&, const Packed&, const float*, float*) {}
+void gemm_int8_dot(const float*, size_t, const Packed&, const float*, float*) {}
 
 #endif
 

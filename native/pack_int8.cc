@@ -89,6 +89,10 @@ QuantX quant_x(Isa isa, const float* x, size_t m, size_t K, size_t G, QuantXBuf&
   return QuantX{buf.q.data(), buf.s.data(), d, m, K, G};
 }
 
+void quant_rows_into(Isa isa, const float* x, size_t m, size_t K, size_t G, int16_t* q, size_t ldq, float* s) {
+  DSOCR_DISPATCH(isa, quant_rows, x, m, K, G, q, ldq, s, nullptr);
+}
+
 void int8_rows(Isa isa, const QuantX& x, const Packed& w, size_t n0, size_t n1, float* y, size_t ldy) {
   DSOCR_DISPATCH(isa, i8_rows, x, w, n0, n1, nullptr, y, ldy, int8_dot_available(isa));
 }
@@ -100,7 +104,7 @@ void linear_int8(Isa isa, const float* x, size_t M, const Packed& w, const float
   // without VNNI, M * K floats; reused by every call instead of allocated and zeroed per matmul).
   thread_local QuantXBuf xb;
   if (M > SMALL_M && int8_dot_available(isa)) {
-    gemm_int8_dot(quant_x(isa, x, M, K, w.group, xb, false), w, bias, y);
+    gemm_int8_dot(x, M, w, bias, y);  // quantises x itself, panel by panel
     return;
   }
   const bool dot = M <= SMALL_M && int8_dot_available(isa);

@@ -51,6 +51,10 @@ struct QuantXBuf {
 // `deq`). Rows in parallel on the pool when m is large.
 QuantX quant_x(Isa isa, const float* x, size_t m, size_t K, size_t G, QuantXBuf& buf, bool deq);
 
+// quant_x's arithmetic into caller buffers: rows [m][ldq] int16 (ldq >= K, zero in [K, ldq)) and
+// scales [m][ng]. Single-threaded.
+void quant_rows_into(Isa isa, const float* x, size_t m, size_t K, size_t G, int16_t* q, size_t ldq, float* s);
+
 // True where the int8 kernels run their integer products on vpdpwssd (AVX512_VNNI) at this ISA
 // level (and set_bf16_dot has not turned the dot-product kernels off, pack_bf16.h).
 bool int8_dot_available(Isa isa);
