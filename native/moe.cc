@@ -196,7 +196,7 @@ void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* ou
   // calling thread).
   for (const Job& jb : jobs) small = small && gate_up_group(*jb.g, *jb.u) != SIZE_MAX;
   thread_local std::vector<QuantXBuf> t_qbuf;
-  const bool qdeq = !int8_dot_available(isa);
+  constexpr bool qdeq = false;  // the small-m kernels take the int16 rows
   if (small && any_int8) {
     if (t_qbuf.size() < 2 * jobs.size()) t_qbuf.resize(2 * jobs.size());
     for (size_t j = 0; j < jobs.size(); ++j) {

@@ -9,9 +9,10 @@
 // consecutive k values per row (the last group shorter when G does not divide K):
 //   W[n][k] ~ q[n][k] * s[n][k / G],   y[n] = sum_g s[n][g] * sum_{k in group g} x[k] q[n][k].
 // Activations are quantised per row and group to int16 (quant_x, pack_int8.h QuantX):
-// y[r][n] = sum_g s[n][g] sx[r][g] sum_{k in g} qx[r][k] q[n][k]. On AVX512_VNNI CPUs the integer
-// products run on vpdpwssd, decode (panel_dot_vnni below) and prefill (gemm_int8.cc); elsewhere the
-// f32 kernels take the dequantised rows f32(qx * sx).
+// y[r][n] = sum_g s[n][g] sx[r][g] sum_{k in g} qx[r][k] q[n][k]. Decode sums the integer products
+// exactly (panel_dot_vnni on vpdpwssd with AVX512_VNNI, panel_dot_int below otherwise); prefill
+// runs them on vpdpwssd too (gemm_int8.cc), or, without VNNI, the f32 GEMM over the dequantised
+// rows f32(qx * sx) and weight.
 #include "gemm-inl.h"
 
 namespace dsocr {
@@ -21,10 +22,6 @@ namespace {
 using I8 = typename simd::I8Of<V>::T;
 constexpr size_t I8P = int8::P;
 constexpr size_t I8KB = int8::KB;
-// x rows per block of the f32 panel dot (accumulators R x 4), and of the direct int8 dot, which
-// also keeps R x 4 group accumulators (AVX-512: 2 x 8 + 4 + 1 of 32 registers; AVX2: 13 of 16).
-constexpr int I8_R = VW >= 16 ? 4 : (VW == 8 ? 2 : 4);
-constexpr int I8_RD = VW >= 16 ? 2 : (VW == 8 ? 1 : 2);
 
 DSOCR_INLINE VT ldq(const int8_t* p) { return I8::load(p); }
 DSOCR_INLINE VT ldq(const float* p) { return V::load(p); }
@@ -71,155 +68,54 @@ void quant_rows(const float* x, size_t M, size_t K, size_t G, int16_t* qx, size_
   }
 }
 
-// Direct int8 dot, R <= I8_RD rows of x against the 4 rows of one panel, G-value groups:
-//   per group g:  gacc[r][i] = sum_{k in g} x[r][k] * f32(q[i][k])          (vector lanes, FMA)
-//                 acc[r][i]  = fma(gacc[r][i], s[i][g], acc[r][i])          (broadcast scale)
-//   out[r * 4 + i] = hsum(acc[r][i]).
-// Full groups take the unrolled loop; a last group cut short by K reads x with masked loads
-// (the weights beyond K are zero padding inside the panel).
-template <int R, size_t G>
-DSOCR_INLINE void panel_dot_q(const float* x, size_t K, const int8_t* panel, const float* sc, size_t ng, float* out) {
-  static_assert(G % VW == 0 && (G % I8KB == 0 || I8KB % G == 0), "group shape");
-  VT acc[R][4];
+// Decode kernel of every level without AVX512_VNNI: one row of int16 x (qx, scales sx) against
+// the 4 rows of one panel, with exact int32 group sums,
+//   out[i] = sum_g sx[g] s[i][g] sum_{k in g} qx[k] q[i][k].
+// AVX2 (and AVX-512 without VNNI): per 16 values the panel row sign-extended to int16 (vpmovsxbw),
+// vpmaddwd with x into 8 int32 lanes (|lane| <= 8 * 2 * 127 * 32767 < 2^31 per group of 128);
+// per group the lanes to f32 and one FMA with the scale product; hsum at the end. Scalar: the
+// same sums one product at a time. The rows of a batch each take the same path, so a batched row
+// is exactly its own decode.
+void panel_dot_int(const int16_t* qx, const float* sx, const int8_t* panel, const float* sc, size_t ng, size_t G,
+                   size_t Kp, float* out) {
+#if DSOCR_X86
+  if constexpr (VW >= 8) {
+    __m256 acc[4];
 #pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < 4; ++i) acc[i] = _mm256_setzero_ps();
+    for (size_t g = 0; g < ng; ++g) {
+      const size_t k1 = std::min(Kp, (g + 1) * G);
+      __m256i ga[4];
 #pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) acc[r][i] = V::zero();
-  const size_t gfull = K / G;
-  for (size_t g = 0; g <= gfull && g < ng; ++g) {
-    const size_t k0 = g * G;
-    const int8_t* b = panel + koff(k0);  // a group starts at a chunk start or (G = 32) its middle
-    const float* xk = x + k0;
-    VT gacc[R][4];
+      for (int i = 0; i < 4; ++i) ga[i] = _mm256_setzero_si256();
+      for (size_t k = g * G; k < k1; k += 16) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + k));
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) gacc[r][i] = V::zero();
-    if (g < gfull) {
-#pragma GCC unroll 128
-      for (size_t s = 0; s < G; s += VW) {
-        const size_t o = (s / I8KB) * I8P * I8KB + s % I8KB;
-        VT wv[4];
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) wv[i] = ldq(b + i * I8KB + o);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) {
-          const VT xv = V::load(xk + r * K + s);
-#pragma GCC unroll 4
-          for (int i = 0; i < 4; ++i) gacc[r][i] = V::fma(xv, wv[i], gacc[r][i]);
+        for (int i = 0; i < 4; ++i) {
+          const __m256i wv =
+              _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(panel + koff(k) + i * I8KB)));
+          ga[i] = _mm256_add_epi32(ga[i], _mm256_madd_epi16(xv, wv));
         }
       }
-    } else {
-      const size_t rest = K - k0;
-      for (size_t s = 0; s < rest; s += VW) {
-        const int t = static_cast<int>(std::min<size_t>(VW, rest - s));
-        const size_t o = (s / I8KB) * I8P * I8KB + s % I8KB;
-        VT wv[4];
 #pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) wv[i] = ldq(b + i * I8KB + o);  // zero padded, in bounds
-#pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) {
-          const VT xv = V::loadn(xk + r * K + s, t);
-#pragma GCC unroll 4
-          for (int i = 0; i < 4; ++i) gacc[r][i] = V::fma(xv, wv[i], gacc[r][i]);
-        }
-      }
+      for (int i = 0; i < 4; ++i)
+        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ga[i]), _mm256_set1_ps(sc[i * ng + g] * sx[g]), acc[i]);
     }
 #pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      const VT s = V::set1(sc[i * ng + g]);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) acc[r][i] = V::fma(gacc[r][i], s, acc[r][i]);
+    for (int i = 0; i < 4; ++i) out[i] = simd::VAvx2::hsum(acc[i]);
+    return;
+  }
+#endif
+  for (int i = 0; i < 4; ++i) {
+    float acc = 0.f;
+    for (size_t g = 0; g < ng; ++g) {
+      const size_t k1 = std::min(Kp, (g + 1) * G);
+      int32_t sum = 0;
+      for (size_t k = g * G; k < k1; ++k) sum += int32_t{qx[k]} * int32_t{panel[koff(k) + i * I8KB]};
+      acc = std::fma(static_cast<float>(sum), sc[i * ng + g] * sx[g], acc);
     }
+    out[i] = acc;
   }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) out[r * 4 + i] = V::hsum(acc[r][i]);
-}
-
-// f32 panel dot (a panel dequantised to f32 in the int8 layout, scales applied):
-//   out[r * 4 + i] = sum_k x[r * K + k] * panel row i [k]   (r < R, i < 4).
-template <int R>
-DSOCR_INLINE void panel_dot_f(const float* x, size_t K, const float* panel, float* out) {
-  VT acc[R][4];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) acc[r][i] = V::zero();
-  const size_t nfull = K / I8KB;
-  const float* b = panel;
-  const float* xk = x;
-  for (size_t c = 0; c < nfull; ++c, b += I8P * I8KB, xk += I8KB) {
-#pragma GCC unroll 64
-    for (size_t s = 0; s < I8KB; s += VW) {
-      VT wv[4];
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) wv[i] = ldq(b + i * I8KB + s);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        VT xv = V::load(xk + r * K + s);
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) acc[r][i] = V::fma(xv, wv[i], acc[r][i]);
-      }
-    }
-  }
-  const size_t rest = K - nfull * I8KB;
-  for (size_t s = 0; s < rest; s += VW) {
-    const int t = static_cast<int>(std::min<size_t>(VW, rest - s));
-    VT wv[4];
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) wv[i] = ldq(b + i * I8KB + s);  // zero padded, in bounds
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      VT xv = V::loadn(xk + r * K + s, t);
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) acc[r][i] = V::fma(xv, wv[i], acc[r][i]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) out[r * 4 + i] = V::hsum(acc[r][i]);
-}
-
-template <size_t G>
-void panel_rows_q(int r, const float* x, size_t K, const int8_t* panel, const float* sc, size_t ng, float* out) {
-  if (r == 1) {
-    panel_dot_q<1, G>(x, K, panel, sc, ng, out);
-  } else if constexpr (I8_RD >= 2) {
-    panel_dot_q<2, G>(x, K, panel, sc, ng, out);
-  }
-}
-
-void panel_rows_f(int r, const float* x, size_t K, const float* panel, float* out) {
-  switch (r) {
-    case 1:
-      panel_dot_f<1>(x, K, panel, out);
-      break;
-    case 2:
-      if constexpr (I8_R >= 2) panel_dot_f<2>(x, K, panel, out);
-      break;
-    case 3:
-      if constexpr (I8_R >= 3) panel_dot_f<3>(x, K, panel, out);
-      break;
-    case 4:
-      if constexpr (I8_R >= 4) panel_dot_f<4>(x, K, panel, out);
-      break;
-  }
-}
-
-// One panel dequantised to f32 in the panel layout: dst[koff(k) + i * KB] = q[i][k] * s[i][k / G]
-// (k < Kp; the zero padding beyond K stays 0).
-void dequant_panel(const int8_t* panel, const float* sc, size_t ng, size_t G, size_t Kp, float* dst) {
-  for (size_t c = 0; c < Kp / I8KB; ++c)
-    for (size_t i = 0; i < I8P; ++i) {
-      const size_t o = c * I8P * I8KB + i * I8KB;
-      for (size_t s = 0; s < I8KB; s += VW) {
-        const size_t g = std::min(ng - 1, (c * I8KB + s) / G);  // VW divides G: one scale per vector
-        V::store(dst + o + s, V::mul(ldq(panel + o + s), V::set1(sc[i * ng + g])));
-      }
-    }
 }
 
 #if DSOCR_X86
@@ -278,11 +174,9 @@ __attribute__((noinline, unused, target(DSOCR_I8DOT_TARGET))) void panel_dot_vnn
 #endif
 
 // Single-threaded: y[i * ldy + (n - n0)] = sum_g s[n][g] sx[i][g] (qx[i] . q[n] over group g)
-// (+ bias[n]) for n in [n0, n1) (n0 a multiple of P). With `dot` (AVX512_VNNI), every M alike on
-// vpdpwssd (panel_dot_vnni: batched decode gives a sequence exactly its own decode). Otherwise the
-// f32 kernels over the dequantised rows x.deq: M <= I8_RD the direct int8 dot; larger M: each panel
-// is first dequantised (scales applied) into a per-thread f32 scratch (4 * Kp floats, in L1/L2)
-// and reused by every block of I8_R rows of x.
+// (+ bias[n]) for n in [n0, n1) (n0 a multiple of P). With `dot` (AVX512_VNNI) on vpdpwssd
+// (panel_dot_vnni), otherwise panel_dot_int, row by row; every M alike either way, so batched
+// decode gives a sequence exactly its own decode.
 template <size_t G>
 void i8_rows_g(const QuantX& xq, const Packed& w, size_t n0, size_t n1, const float* bias, float* y, size_t ldy,
                [[maybe_unused]] bool dot) {
@@ -317,27 +211,14 @@ void i8_rows_g(const QuantX& xq, const Packed& w, size_t n0, size_t n1, const fl
     }
   }
 #endif
-  const float* x = xq.deq;
-  const bool direct = M <= static_cast<size_t>(I8_RD);
-  float* fbuf = direct ? nullptr : pool::scratch_as<float>(3, I8P * Kp);
-  const int R = direct ? I8_RD : I8_R;
-  float out[I8_R * 4];
+  float out[4];
   for (size_t n = n0; n < n1; n += I8P) {
-    const int8_t* panel = q + n * Kp;
     const size_t nn = std::min(I8P, n1 - n);
     const float* sc = w.scales + n * ng;
-    if (fbuf) dequant_panel(panel, sc, ng, G, Kp, fbuf);
-    for (size_t r0 = 0; r0 < M; r0 += R) {
-      const int rr = static_cast<int>(std::min<size_t>(R, M - r0));
-      if (fbuf) {
-        panel_rows_f(rr, x + r0 * K, K, fbuf, out);
-      } else {
-        panel_rows_q<G>(rr, x + r0 * K, K, panel, sc, ng, out);
-      }
-      for (int r = 0; r < rr; ++r) {
-        float* yr = y + (r0 + r) * ldy + (n - n0);
-        for (size_t i = 0; i < nn; ++i) yr[i] = bias ? out[r * 4 + i] + bias[n + i] : out[r * 4 + i];
-      }
+    for (size_t r = 0; r < M; ++r) {
+      panel_dot_int(xq.q + r * Kp, xq.s + r * ng, q + n * Kp, sc, ng, G, Kp, out);
+      float* yr = y + r * ldy + (n - n0);
+      for (size_t i = 0; i < nn; ++i) yr[i] = bias ? out[i] + bias[n + i] : out[i];
     }
   }
 }

@@ -6,10 +6,10 @@
 // last group of a row is shorter when G does not divide K): s = f32(max |W| over the group / 127),
 // q = round-half-up(f32(W / s)) in [-127, 127]. The input rows are quantised to int16 per group
 // (quant_x: scales sx, values qx), so y[n] = sum_g s[n][g] sx[g] (qx . q[n]) over group g.
-// On AVX512_VNNI CPUs the integer products run on vpdpwssd: decode (m <= 16, every m alike,
-// pack_int8-inl.h panel_dot_vnni) and prefill (gemm_int8.cc). Elsewhere the f32 kernels over the
-// dequantised x: the direct int8 dot (m <= 2) or f32 panels for decode, and for prefill the weight
-// dequantised to f32 in blocks of rows and the f32 GEMM.
+// Decode (m <= 16, every m alike): exact integer group sums, on vpdpwssd with AVX512_VNNI
+// (pack_int8-inl.h panel_dot_vnni), on vpmaddwd with AVX2 (panel_dot_int), or one by one.
+// Prefill (large m): on AVX512_VNNI vpdpwssd again (gemm_int8.cc); elsewhere the weight dequantised
+// to f32 in blocks of rows and the f32 GEMM over the dequantised rows f32(qx * sx).
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -107,8 +107,8 @@ void linear_int8(Isa isa, const float* x, size_t M, const Packed& w, const float
     gemm_int8_dot(x, M, w, bias, y);  // quantises x itself, panel by panel
     return;
   }
-  const bool dot = M <= SMALL_M && int8_dot_available(isa);
-  const QuantX xq = quant_x(isa, x, M, K, w.group, xb, !dot);
+  const bool dot = int8_dot_available(isa);
+  const QuantX xq = quant_x(isa, x, M, K, w.group, xb, M > SMALL_M);  // large M: the f32 GEMM's rows
   if (M <= SMALL_M) {
     // Contiguous blocks of panels per task (each a sequential byte range of the weight).
     const size_t panels = int8::padded_n(N) / int8::P;
