@@ -17,8 +17,11 @@
 //     the end of each group it converts them to f32 and folds them into the totals, one FMA each
 //     by s[n][g] times the panel's sx[g][.]; the tile is stored transposed (y[m][n]). 16-row
 //     panels waste little of a small M (an expert's ~100 routed rows in prefill).
-// Blocking: a task owns a block of weight rows (<= W_BLOCK_BYTES converted, L2) and walks every x
-// panel (K x 32 B) against it. Every output is summed by one task in k order, so results do
+// Blocking: a task owns a block of weight rows (<= W_BLOCK_BYTES converted, L2, but at least
+// MIN_TILES tiles of RQ rows) and walks every x panel (K x 32 B) against it. The floor matters
+// for a long K: at K = 6848 (dense layer 0's down projection) 192 KiB held one 12-row tile, so
+// every task streamed all of x (15.5 MB) from memory for 12 rows; 4 tiles per task measured
+// 262-338 -> 330-367 GFLOP/s there (2 threads, Zen 4), the other shapes unchanged. Every output is summed by one task in k order, so results do
 // not depend on the thread count.
 #include "gemm_int8.h"
 
@@ -43,6 +46,7 @@ namespace {
 constexpr size_t XP = 16;                    // x rows per panel
 constexpr int RQ = 12;                       // weight rows per micro-tile (2 x 12 + 2 of 32 zmm)
 constexpr size_t W_BLOCK_BYTES = 192 << 10;  // converted weight rows per task
+constexpr size_t MIN_TILES = 4;              // at least this many RQ-row tiles per task (see gemm)
 
 inline size_t cdiv(size_t a, size_t b) { return (a + b - 1) / b; }
 
@@ -146,9 +150,10 @@ void gemm(const float* x, size_t M, const Packed& w, const float* bias, float* y
     pack_x_panel(x, M, K, w.group, KP, ng, p, X + p * KP * XP, SX + p * ng * XP,
                  pool::scratch_as<uint32_t>(6, XP * KP), pool::scratch_as<float>(7, XP * ng));
   });
-  // Weight rows per task: a multiple of RQ, <= W_BLOCK_BYTES converted, >= 4 tasks per thread.
+  // Weight rows per task: a multiple of RQ, <= W_BLOCK_BYTES converted (>= MIN_TILES tiles),
+  // >= 4 tasks per thread.
   const size_t th = static_cast<size_t>(pool::threads());
-  size_t wb = std::max<size_t>(1, W_BLOCK_BYTES / (KP * sizeof(uint32_t) * RQ)) * RQ;
+  size_t wb = std::max<size_t>(MIN_TILES, W_BLOCK_BYTES / (KP * sizeof(uint32_t) * RQ)) * RQ;
   wb = std::min(wb, cdiv(cdiv(N, 4 * th), RQ) * RQ);
   pool::parallel_for(cdiv(N, wb), [&](size_t t) {
     const size_t n0 = t * wb, nb = std::min(N, n0 + wb) - n0;
