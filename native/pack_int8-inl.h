@@ -40,18 +40,23 @@ void quant_rows(const float* x, size_t M, size_t K, size_t G, int16_t* qx, size_
     std::memset(q + K, 0, (Kp - K) * sizeof(int16_t));
     for (size_t g = 0; g < ng; ++g) {
       const size_t k0 = g * G, k1 = std::min(K, k0 + G);
-      VT mv = V::zero();
+      VT mv = V::zero(), nz = V::zero();  // nz: sum of x * 0, NaN iff the group holds a NaN or an inf
       for (size_t k = k0; k < k1; k += VW) {
         const int t = static_cast<int>(std::min<size_t>(VW, k1 - k));
-        mv = V::max(mv, V::abs(t == VW ? V::load(xr + k) : V::loadn(xr + k, t)));
+        const VT xv = t == VW ? V::load(xr + k) : V::loadn(xr + k, t);
+        mv = V::max(mv, V::abs(xv));
+        nz = V::fma(xv, V::zero(), nz);
       }
-      const float scale = static_cast<float>(static_cast<double>(V::hmax(mv)) / 32767.0);
-      sx[r * ng + g] = scale;
-      if (scale == 0.f) {
+      float scale = static_cast<float>(static_cast<double>(V::hmax(mv)) / 32767.0);
+      if (V::hsum(nz) != 0.f) scale = std::numeric_limits<float>::infinity();
+      if (scale == 0.f || !std::isfinite(scale)) {  // zeros; or a NaN / inf in the group: NaN results
+        if (scale != 0.f) scale = std::numeric_limits<float>::quiet_NaN();
+        sx[r * ng + g] = scale;
         std::memset(q + k0, 0, (k1 - k0) * sizeof(int16_t));
-        if (d) std::memset(d + k0, 0, (k1 - k0) * sizeof(float));
+        if (d) std::fill(d + k0, d + k1, scale);
         continue;
       }
+      sx[r * ng + g] = scale;
       const VT sv = V::set1(scale);
       for (size_t k = k0; k < k1; k += VW) {
         const int t = static_cast<int>(std::min<size_t>(VW, k1 - k));

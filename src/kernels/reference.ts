@@ -85,7 +85,8 @@ export function packWeightReference(w: Weight, format: PackFormat, opts?: PackOp
 /**
  * The input rows of an `int8` matmul, quantised to int16 per row and group of `group` consecutive
  * values (the weight's groups): `s = f32(max |x| / 32767)`, `q = Math.round(f32(x / s))` in
- * [-32767, 32767] (0 where s = 0); returns the values `f32(q · s)`, `[m, k]`. The native kernels
+ * [-32767, 32767] (0 where s = 0; NaN for a group holding a NaN or an infinity); returns the values
+ * `f32(q · s)`, `[m, k]`. The native kernels
  * multiply the integers and apply `s` per group (native/pack_int8.h QuantX): the same products.
  */
 export function quantizeRows(x: Float32Array, m: number, k: number, group: number): Float32Array {
@@ -98,6 +99,11 @@ export function quantizeRows(x: Float32Array, m: number, k: number, group: numbe
       for (let c = c0; c < c1; c++) mx = Math.max(mx, Math.abs(x[o + c]));
       const scale = Math.fround(mx / 32767);
       if (scale === 0) continue;
+      if (!Number.isFinite(scale)) {
+        // a NaN or an infinity in the group: NaN values, so the results are NaN
+        out.fill(Number.NaN, o + c0, o + c1);
+        continue;
+      }
       for (let c = c0; c < c1; c++) {
         const q = Math.min(32767, Math.max(-32767, Math.round(Math.fround(x[o + c] / scale))));
         out[o + c] = Math.fround(q * scale);

@@ -114,6 +114,29 @@ describe("int8 packed linear", () => {
     }
   });
 
+  test("a NaN or an infinity in an input row makes that row's outputs NaN (not a finite value)", () => {
+    const r = rng(16);
+    const [k, n] = [200, 9];
+    const w = randWeight(r, "bf16", n, k);
+    for (const m of [1, 3, 17]) {
+      for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+        const x = randArray(r, m * k);
+        x[k + 150] = bad; // row 1 when m > 1 (group 1 of 2), else row 0 is all finite
+        if (m === 1) x[150] = bad;
+        const badRow = m === 1 ? 0 : 1;
+        for (const [label, K] of [["reference", ref] as const, ...levels.map((K) => [K.name, K] as const)]) {
+          const y = K.linear(x, m, K.packWeight(w, "int8"));
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              const v = y[i * n + j];
+              assert.equal(Number.isNaN(v), i === badRow, `${label} m=${m} ${bad} row ${i} col ${j}: ${v}`);
+            }
+          }
+        }
+      }
+    }
+  });
+
   test("large m spans several x panels, weight-row blocks and dequantised row blocks", () => {
     const r = rng(13);
     const [m, k, n] = [37, 130, 1100];
