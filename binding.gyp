@@ -13,6 +13,7 @@
         "native/rope.cc",
         "native/conv.cc",
         "native/packed.cc",
+        "native/packed_io.cc",
         "native/weight_alloc.cc",
         "native/pack_bf16.cc",
         "native/gemv_bf16.cc",

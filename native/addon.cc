@@ -15,6 +15,7 @@
 #include "pack_bf16.h"
 #include "pack_int8.h"
 #include "packed.h"
+#include "packed_io.h"
 #include "packed_napi.h"
 #include "pool.h"
 
@@ -480,6 +481,65 @@ Napi::Value SetBf16Dot(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), dsocr::bf16_dot_available());
 }
 
+// An integer argument in [0, 2^53) (file descriptors, byte positions), or -1 after throwing.
+int64_t file_int(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  const bool ok = info[i].IsNumber() && info[i].As<Napi::Number>().DoubleValue() >= 0 &&
+                  info[i].As<Napi::Number>().DoubleValue() < 9007199254740992.0 &&
+                  std::floor(info[i].As<Napi::Number>().DoubleValue()) == info[i].As<Napi::Number>().DoubleValue();
+  if (!ok) {
+    Napi::TypeError::New(info.Env(), std::string(what) + " must be a non-negative integer").ThrowAsJavaScriptException();
+    return -1;
+  }
+  return info[i].As<Napi::Number>().Int64Value();
+}
+
+// savePacked(handle, fd, position) -> bytes the pack spans in the file (data, then scales at the
+// next multiple of 4096; position a multiple of 4096; packed_io.h).
+Napi::Value SavePacked(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const dsocr::Packed* p = packed_arg(a, info, 0);
+  if (!a.ok()) return info.Env().Undefined();
+  const int64_t fd = file_int(info, 1, "fd"), pos = fd < 0 ? -1 : file_int(info, 2, "position");
+  if (fd < 0 || pos < 0) return info.Env().Undefined();
+  std::string err;
+  const size_t span = dsocr::save_packed(*p, static_cast<int>(fd), static_cast<uint64_t>(pos), err);
+  if (!span) {
+    Napi::Error::New(info.Env(), "savePacked: " + err).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(span));
+}
+
+// loadPacked(fd, position, format, rows, cols, group) -> { handle, bytes, fileBytes }: a pack read
+// back from what savePacked wrote (the sizes follow from format, rows, cols, group).
+Napi::Value LoadPacked(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const int64_t fd = file_int(info, 0, "fd"), pos = fd < 0 ? -1 : file_int(info, 1, "position");
+  if (fd < 0 || pos < 0) return info.Env().Undefined();
+  int64_t fmt = a.integer(2, "format", 0, 1);
+  size_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
+  int64_t group = a.integer(5, "group", 0, 1 << 20);
+  if (a.ok() && static_cast<dsocr::PackFmt>(fmt) == dsocr::PackFmt::INT8 &&
+      !dsocr::int8::group_supported(static_cast<size_t>(group)))
+    a.range_error("loadPacked: int8 group must be 32, 64 or 128");
+  if (!a.ok()) return info.Env().Undefined();
+  std::string err;
+  dsocr::Packed* p = dsocr::load_packed(static_cast<int>(fd), static_cast<uint64_t>(pos),
+                                        static_cast<dsocr::PackFmt>(fmt), rows, cols, static_cast<size_t>(group), err);
+  Napi::Env env = info.Env();
+  if (!p) {
+    Napi::Error::New(env, "loadPacked: " + err).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto page = [](size_t n) { return (n + 4095) / 4096 * 4096; };
+  const double file_bytes = static_cast<double>(page(p->data_alloc) + page(p->scales_alloc));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bytes", Napi::Number::New(env, static_cast<double>(p->bytes)));
+  o.Set("fileBytes", Napi::Number::New(env, file_bytes));
+  o.Set("handle", dsocr::make_packed_handle(env, p));
+  return o;
+}
+
 // unpackInt8(handle) -> { q: Int8Array [rows * cols], scales: Float32Array [rows * ng] }: tests only,
 // the quantised values and scales of an INT8 pack read back out of its panel layout (pack_int8.h),
 // row-major as the reference pack's.
@@ -532,6 +592,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dPacked", Napi::Function::New(env, Conv2dPacked));
   exports.Set("setBf16Dot", Napi::Function::New(env, SetBf16Dot));
   exports.Set("unpackInt8", Napi::Function::New(env, UnpackInt8));
+  exports.Set("savePacked", Napi::Function::New(env, SavePacked));
+  exports.Set("loadPacked", Napi::Function::New(env, LoadPacked));
   dsocr::register_decode_bindings(env, exports);
   dsocr::bench::register_bindings(env, exports);
   return exports;

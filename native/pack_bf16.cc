@@ -102,10 +102,9 @@ bool bf16_dot_available() {
 bool bf16_dot_enabled() { return g_dot.load() && bf16_dot_available(); }
 
 Packed* pack_bf16(const WeightRef& src) {
-  const size_t N = src.rows, K = src.cols, KP = (K + 1) / 2;
-  const size_t npan = (N + kBf16PanelN - 1) / kBf16PanelN;
-  const size_t bytes = npan * KP * kBf16PanelN * sizeof(uint32_t);
-  const size_t alloc = std::max<size_t>(64, (bytes + 63) / 64 * 64);
+  const size_t N = src.rows, K = src.cols;
+  const PackedSizes z = packed_sizes(PackFmt::BF16, N, K, 0);
+  const size_t bytes = z.bytes, alloc = z.data_alloc;
   void* data = weight_alloc(alloc);
   if (!data) return nullptr;
   Packed* p = new (std::nothrow) Packed;

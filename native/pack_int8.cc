@@ -47,16 +47,16 @@ Packed* pack_int8(Isa isa, const WeightRef& src, size_t group) {
   p->rows = N;
   p->cols = K;
   p->group = group;
-  const size_t qbytes = std::max<size_t>(64, Np * Kp), sbytes = (Np * ng * sizeof(float) + 63) / 64 * 64;
-  p->data_alloc = qbytes;
-  p->scales_alloc = std::max<size_t>(64, sbytes);
+  const PackedSizes z = packed_sizes(PackFmt::INT8, N, K, group);
+  p->data_alloc = z.data_alloc;
+  p->scales_alloc = z.scales_alloc;
   p->data = weight_alloc(p->data_alloc);
   p->scales = static_cast<float*>(weight_alloc(p->scales_alloc));
   if (!p->data || !p->scales) {
     delete p;
     return nullptr;
   }
-  p->bytes = Np * Kp + Np * ng * sizeof(float);
+  p->bytes = z.bytes;
   int8_t* q = static_cast<int8_t*>(p->data);
   const size_t panels = Np / int8::P;
   pool::parallel_for((panels + PACK_PANELS - 1) / PACK_PANELS, [&](size_t t) {

@@ -28,6 +28,13 @@ struct Packed {
   ~Packed();
 };
 
+// The byte counts of a format's pack of a [rows, cols] weight (group: INT8 only): `bytes` as
+// Packed::bytes, and the sizes given to weight_alloc for data and scales (0: none).
+struct PackedSizes {
+  size_t bytes = 0, data_alloc = 0, scales_alloc = 0;
+};
+PackedSizes packed_sizes(PackFmt fmt, size_t rows, size_t cols, size_t group);
+
 // Packs a plain weight (bf16 or f32, row-major [rows, cols]) into `fmt` (INT8: `group` consecutive
 // k values per scale, 32, 64 or 128; ignored by BF16). Returns null on allocation failure or an
 // unsupported group. Implemented per format in pack_<fmt>.cc; dispatched in packed.cc.

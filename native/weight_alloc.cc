@@ -15,11 +15,8 @@
 #include <cstring>
 #include <initializer_list>
 
-#if defined(__unix__) || defined(__APPLE__)
+#if DSOCR_WEIGHT_MMAP
 #include <sys/mman.h>
-#define DSOCR_MMAP 1
-#else
-#define DSOCR_MMAP 0
 #endif
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -29,7 +26,7 @@ namespace dsocr {
 
 void* weight_alloc(size_t bytes) {
   if (bytes == 0) return nullptr;
-#if DSOCR_MMAP
+#if DSOCR_WEIGHT_MMAP
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 #else
@@ -41,7 +38,7 @@ void* weight_alloc(size_t bytes) {
 
 void weight_free(void* p, size_t bytes) {
   if (!p) return;
-#if DSOCR_MMAP
+#if DSOCR_WEIGHT_MMAP
   munmap(p, bytes);
 #else
   (void)bytes;

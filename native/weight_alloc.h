@@ -1,6 +1,14 @@
 // Memory of packed weights and the process's malloc settings (see weight_alloc.cc).
 #pragma once
 
+// 1 where weight_alloc / weight_free are mmap / munmap (so a pack may also be a mapped file region,
+// packed_io.cc), 0 where they are aligned_alloc / free.
+#if defined(__unix__) || defined(__APPLE__)
+#define DSOCR_WEIGHT_MMAP 1
+#else
+#define DSOCR_WEIGHT_MMAP 0
+#endif
+
 #include <cstddef>
 
 namespace dsocr {

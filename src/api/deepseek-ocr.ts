@@ -44,7 +44,7 @@ export class DeepSeekOCR {
     const { resolveModelDir } = await import("./model-dir.ts");
     const dir = await resolveModelDir(model, options);
     const precision = !options.precision || options.precision === "auto" ? defaultPrecision() : options.precision;
-    const engine = OcrEngine.load(dir, { threads: options.threads, precision });
+    const engine = OcrEngine.load(dir, { threads: options.threads, precision, packCache: options.packCache });
     return new DeepSeekOCR(engine, dir, options.concurrency ?? 1);
   }
 

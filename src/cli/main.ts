@@ -90,6 +90,10 @@ program
     intArg("--concurrency", 1, 256),
     1,
   )
+  .option(
+    "--pack-cache [dir]",
+    "bf16/int8: keep the packed weights in a cache file (in <dir>, default <model>/.dsocr-cache), written by the first run and mapped by later ones instead of repacking (about as much disk as the packed model)",
+  )
   .option("--layout", "also write <name>.layout.pdf: every page with its labelled, colour-coded boxes")
   .option(
     "--no-retry",

@@ -39,6 +39,8 @@ export interface CliOptions {
   precision: string;
   threads: number;
   concurrency: number;
+  /** `--pack-cache [dir]`: true (next to the checkpoint) or a directory (EngineOptions.packCache). */
+  packCache?: boolean | string;
   temperature?: number;
   topP: number;
   seed: number;
@@ -93,11 +95,12 @@ export async function runCli(args: string[], opts: CliOptions): Promise<number> 
   const precision: Precision = opts.precision === "auto" ? defaultPrecision() : (opts.precision as Precision);
   let engine: OcrEngine;
   try {
-    engine = OcrEngine.load(modelDir, { threads: opts.threads, precision });
+    engine = OcrEngine.load(modelDir, { threads: opts.threads, precision, packCache: opts.packCache });
   } catch (e) {
     log(`dsocr: cannot load model: ${errorLine(e)}`);
     return EXIT.usage;
   }
+  if (engine.packCacheStatus.startsWith("not written")) log(`dsocr: pack cache ${engine.packCacheStatus}`);
   const page = pageOptions(opts);
   // What changes the output (a resumed page must have been made with the same).
   const outputSettings = {

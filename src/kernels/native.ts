@@ -134,6 +134,15 @@ interface Addon {
     group: number,
   ): NativePackResult;
   releasePacked(handle: unknown): number;
+  savePacked(handle: unknown, fd: number, position: number): number;
+  loadPacked(
+    fd: number,
+    position: number,
+    format: number,
+    rows: number,
+    cols: number,
+    group: number,
+  ): { handle: unknown; bytes: number; fileBytes: number };
   linearPacked(isa: number, x: F32, m: number, handle: unknown, bias: Nullable<F32>, out: F32): void;
   conv2dPacked(
     isa: number,
@@ -417,6 +426,27 @@ export function createNativeKernels(isa: IsaLevel = defaultIsa()): Kernels {
     releaseWeight(w) {
       const h = nativeHandle(w);
       if (h) A.releasePacked(h);
+    },
+
+    savePacked(w, fd, position) {
+      const h = nativeHandle(w);
+      if (!h) throw new TypeError("savePacked: not a native packed weight");
+      return A.savePacked(h, fd, position);
+    },
+
+    loadPacked(fd, position, format, rows, cols, group) {
+      const fmt = NATIVE_PACK[format];
+      if (fmt === undefined) throw new RangeError(`loadPacked: unknown format ${format}`);
+      const r = A.loadPacked(fd, position, fmt, rows, cols, group);
+      const weight: PackedWeight = {
+        dtype: "packed",
+        format,
+        rows,
+        cols,
+        bytes: r.bytes,
+        handle: new NativePacked(r.handle),
+      };
+      return { weight, fileBytes: r.fileBytes };
     },
 
     fuseMoe(spec: FusedMoeSpec): FusedMoe | null {

@@ -188,6 +188,26 @@ export interface Kernels {
    * use of it throws. Kernel sets whose packed weights are plain JS memory omit this.
    */
   releaseWeight?(w: PackedWeight): void;
+  /**
+   * Pack cache (src/model/pack-cache.ts): writes a packed weight's bytes (its layout as the kernels
+   * hold it) to the open file `fd` at byte `position`; returns the byte count written. Kernel sets
+   * that cannot restore packs omit this and {@link loadPacked}.
+   * @throws Error naming the system error on a failed write
+   */
+  savePacked?(w: PackedWeight, fd: number, position: number): number;
+  /**
+   * Reads back what {@link savePacked} wrote at `position`: a packed weight of `format`
+   * `[rows, cols]` (`group`: int8 k values per scale), and the bytes it took in the file.
+   * @throws Error on a failed or short read; RangeError for bad sizes or group
+   */
+  loadPacked?(
+    fd: number,
+    position: number,
+    format: PackFormat,
+    rows: number,
+    cols: number,
+    group: number,
+  ): { weight: PackedWeight; fileBytes: number };
 
   /**
    * y = x · Wᵀ + bias. x `[m, w.cols]`, W `[n = w.rows, w.cols]`, bias `[n]` or null; returns `[m, n]`.

@@ -12,10 +12,17 @@ import { type GenerateOptions, type GenerateResult, generate, type StepInfo } fr
 import { buildPromptIds, resolvePrompt } from "../generate/prompts.ts";
 import { stripTrailingEos } from "../generate/stop.ts";
 import { getKernels } from "../kernels/index.ts";
-import type { Kernels, PackedWeight, Precision } from "../kernels/types.ts";
-import { ReadBuffer } from "../model/blocks/context.ts";
+import { INT8_GROUP, type Kernels, type PackedWeight, type Precision } from "../kernels/types.ts";
+import { type LoadContext, ReadBuffer } from "../model/blocks/context.ts";
 import type { Dumper } from "../model/dump.ts";
 import { LanguageModel, type LmState } from "../model/language-model.ts";
+import {
+  PackCacheMismatch,
+  PackCacheReader,
+  PackCacheWriter,
+  packCacheFile,
+  packCacheKey,
+} from "../model/pack-cache.ts";
 import { VisionV2 } from "../model/vision-v2.ts";
 import type { RgbImage } from "../preprocess/image.ts";
 import { normalizeView } from "../preprocess/tensor.ts";
@@ -33,6 +40,13 @@ export interface EngineOptions {
   kernels?: Kernels;
   /** Compute precision (default `f32`). */
   precision?: Precision;
+  /**
+   * Pack cache (`bf16` and `int8` with the native kernels; see src/model/pack-cache.ts): `true`
+   * keeps it in `<checkpoint>/.dsocr-cache`, a string names the directory. The first load writes
+   * the packed weights there (as much disk again as the packed model), later loads read them
+   * instead of reading and repacking the checkpoint. Default off.
+   */
+  packCache?: boolean | string;
 }
 
 /** Per-call hooks. */
@@ -89,6 +103,64 @@ export interface PageInFlight {
   times: [number, number, number, number];
 }
 
+/**
+ * Runs `build` with the pack cache asked for (EngineOptions.packCache): replaying a matching
+ * cache file, else recording one and writing it after the build. A cache that turns out not to
+ * match (or cannot be read) is dropped mid-load: its packs are released and the build runs again
+ * from the checkpoint. Failing to write one leaves the load as it is.
+ */
+function loadWithPackCache<T>(
+  dir: string,
+  files: readonly string[],
+  precision: Precision,
+  k: Kernels,
+  option: boolean | string | undefined,
+  build: (packCache?: LoadContext["packCache"]) => T,
+  release: () => void,
+): { model: T; status: string } {
+  if (!option || precision === "f32" || !k.loadPacked || !k.savePacked) return { model: build(), status: "off" };
+  const key = packCacheKey(files, join(dir, "config.json"), precision, INT8_GROUP);
+  const file = packCacheFile(typeof option === "string" ? option : join(dir, ".dsocr-cache"), precision, key);
+  let reader: PackCacheReader | null = null;
+  try {
+    reader = PackCacheReader.open(file, key, k);
+  } catch (e) {
+    if (!(e instanceof PackCacheMismatch)) throw e;
+  }
+  if (reader) {
+    try {
+      const model = build({ reader });
+      reader.finish();
+      return { model, status: `read ${file}` };
+    } catch (e) {
+      if (!(e instanceof PackCacheMismatch)) throw e;
+      release();
+    } finally {
+      reader.close();
+    }
+  }
+  let writer: PackCacheWriter;
+  try {
+    writer = new PackCacheWriter(file, key, k);
+  } catch (e) {
+    return { model: build(), status: `not written (${(e as Error).message})` };
+  }
+  let model: T;
+  try {
+    model = build({ writer });
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+  try {
+    writer.commit();
+    return { model, status: `written ${file}` };
+  } catch (e) {
+    writer.abort();
+    return { model, status: `not written (${(e as Error).message})` };
+  }
+}
+
 /** A loaded DeepSeek-OCR 2 checkpoint ready to recognise page images. */
 export class OcrEngine {
   private constructor(
@@ -100,6 +172,11 @@ export class OcrEngine {
     private readonly ckpt: Checkpoint,
     readonly kernels: Kernels,
     private readonly releaseWeights: () => void,
+    /**
+     * What the pack cache did at load: `off`, `read <file>`, `written <file>`, or
+     * `not written (<reason>)` (the load itself went ahead without it).
+     */
+    readonly packCacheStatus: string,
   ) {}
 
   private closed = false;
@@ -124,14 +201,19 @@ export class OcrEngine {
       for (const w of packed) k.releaseWeight?.(w);
       packed.length = 0;
     };
-    try {
+    const precision = opts.precision ?? "f32";
+    const build = (packCache?: LoadContext["packCache"]) => {
       const readBuffer = new ReadBuffer();
-      const ctx = { ckpt, k, precision: opts.precision ?? "f32", packed, readBuffer };
-      const tokenizer = DeepSeekTokenizer.load(dir);
+      const ctx = { ckpt, k, precision, packed, readBuffer, packCache };
       const vision = VisionV2.load({ ...ctx, role: "vision" }, config);
       const lm = LanguageModel.load({ ...ctx, role: "lm" }, config.language);
       readBuffer.release();
-      return new OcrEngine(dir, config, tokenizer, vision, lm, ckpt, k, release);
+      return { vision, lm };
+    };
+    try {
+      const tokenizer = DeepSeekTokenizer.load(dir);
+      const { model, status } = loadWithPackCache(dir, ckpt.files(), precision, k, opts.packCache, build, release);
+      return new OcrEngine(dir, config, tokenizer, model.vision, model.lm, ckpt, k, release, status);
     } catch (e) {
       release();
       ckpt.close();

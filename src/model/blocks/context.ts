@@ -3,7 +3,15 @@
  * the kernel set to compute with.
  */
 import type { Checkpoint } from "../../checkpoint/types.ts";
-import type { Kernels, PackedWeight, PackFormat, Precision, Weight } from "../../kernels/types.ts";
+import {
+  INT8_GROUP,
+  type Kernels,
+  type PackedWeight,
+  type PackFormat,
+  type Precision,
+  type Weight,
+} from "../../kernels/types.ts";
+import type { PackCacheReader, PackCacheWriter } from "../pack-cache.ts";
 
 /** Load-time context shared by all components. */
 export interface LoadContext {
@@ -21,6 +29,11 @@ export interface LoadContext {
    * must later free (at real size ~4 s of a ~11 s load went to collecting them).
    */
   readBuffer?: ReadBuffer;
+  /**
+   * The pack cache of this load (src/model/pack-cache.ts): a reader replays the packs in load order
+   * instead of reading and packing the checkpoint; a writer records each fresh pack.
+   */
+  packCache?: { reader?: PackCacheReader; writer?: PackCacheWriter };
 }
 
 /** A grow-only byte buffer the loader reads weights into before packing them (see {@link LoadContext.readBuffer}). */
@@ -77,9 +90,37 @@ export function prepareWeight(ctx: LoadContext, w: Weight): Weight {
  * @throws CheckpointError when the tensor is missing or has another shape
  */
 export function readPackedWeight(ctx: LoadContext, name: string, shape: number[]): Weight {
+  const cached = cachedPack(
+    ctx,
+    name,
+    shape[0],
+    shape.slice(1).reduce((a, b) => a * b, 1),
+  );
+  if (cached) return cached;
   const buf = packFormat(ctx) && ctx.readBuffer;
   const into = buf ? buf.bytes(ctx.ckpt.info(name).byteLength) : undefined;
-  return prepareWeight(ctx, ctx.ckpt.readWeight(name, shape, into));
+  return recordPack(ctx, name, prepareWeight(ctx, ctx.ckpt.readWeight(name, shape, into)));
+}
+
+/**
+ * When the context replays a pack cache: the cached pack of weight `name` (`[rows, cols]`),
+ * collected in {@link LoadContext.packed}; otherwise undefined (nothing is packed, or nothing cached).
+ * @throws PackCacheMismatch when the cache holds another weight next
+ */
+export function cachedPack(ctx: LoadContext, name: string, rows: number, cols: number): Weight | undefined {
+  const format = packFormat(ctx);
+  const reader = ctx.packCache?.reader;
+  if (!format || !reader) return undefined;
+  const p = reader.take(name, format, rows, cols);
+  ctx.packed?.push(p);
+  return p;
+}
+
+/** Records weight `name`'s fresh pack in the pack cache being written (if any); returns `w`. */
+export function recordPack(ctx: LoadContext, name: string, w: Weight): Weight {
+  const writer = ctx.packCache?.writer;
+  if (writer && w.dtype === "packed") writer.add(name, w, w.format === "int8" ? INT8_GROUP : 0);
+  return w;
 }
 
 /** A position-wise feed-forward network (dense SwiGLU MLP or MoE): `[m, hidden] -> [m, hidden]`. */

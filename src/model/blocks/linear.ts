@@ -1,6 +1,6 @@
 /** `nn.Linear`: y = x·Wᵀ + b with W `[out, in]` kept in its checkpoint dtype (bf16 stays bf16). */
 import type { Kernels, Weight } from "../../kernels/types.ts";
-import { type LoadContext, packFormat, prepareWeight, readPackedWeight } from "./context.ts";
+import { cachedPack, type LoadContext, packFormat, prepareWeight, readPackedWeight, recordPack } from "./context.ts";
 
 /** A linear layer `[m, inDim] -> [m, outDim]`. */
 export class Linear {
@@ -36,17 +36,21 @@ export class Linear {
     outDims: readonly number[],
     bias: boolean,
   ): Linear {
-    const stacked = readStacked(ctx, prefixes, inDim, outDims);
+    const name = prefixes.map((p) => `${p}.weight`).join("+");
+    const rows = outDims.reduce((a, b) => a + b, 0);
+    const w =
+      cachedPack(ctx, name, rows, inDim) ??
+      recordPack(ctx, name, prepareWeight(ctx, readStacked(ctx, prefixes, inDim, outDims)));
     let b: Float32Array | null = null;
     if (bias) {
-      b = new Float32Array(stacked.rows);
+      b = new Float32Array(rows);
       let o = 0;
       prefixes.forEach((p, i) => {
         b?.set(ctx.ckpt.readF32(`${p}.bias`, [outDims[i]]), o);
         o += outDims[i];
       });
     }
-    return new Linear(ctx.k, prepareWeight(ctx, stacked), b);
+    return new Linear(ctx.k, w, b);
   }
 
   get inDim(): number {
