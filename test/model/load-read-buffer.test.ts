@@ -13,18 +13,9 @@ import { type LoadContext, ReadBuffer } from "../../src/model/blocks/context.ts"
 import { LanguageModel } from "../../src/model/language-model.ts";
 import { VisionV2 } from "../../src/model/vision-v2.ts";
 import { FixtureCase, testKernels } from "../helpers/fixture-case.ts";
+import { randArray, rng } from "../kernels/helpers.ts";
 
 const CASE = "v2_page_tiles";
-
-function seeded(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2;
-  }
-  return out;
-}
 
 for (const precision of ["bf16", "int8"] as Precision[]) {
   test(`${precision}: the language model loaded through a read buffer computes bit-identical logits`, async () => {
@@ -37,7 +28,7 @@ for (const precision of ["bf16", "int8"] as Precision[]) {
         const lm = LanguageModel.load({ ...ctx, role: "lm" }, cfg.language);
         const st = lm.newState(16);
         const m = 5;
-        const logits = lm.prefill(st, seeded(m * lm.hiddenSize, 7), m);
+        const logits = lm.prefill(st, randArray(rng(7), m * lm.hiddenSize), m);
         return [...logits, ...lm.decode(st, 3)];
       };
       const buf = new ReadBuffer();

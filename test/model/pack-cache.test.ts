@@ -12,23 +12,14 @@ import { getKernels } from "../../src/kernels/index.ts";
 import { OcrEngine } from "../../src/pipeline/engine.ts";
 import { FixtureCase } from "../helpers/fixture-case.ts";
 import { FIXTURES, REPO, tempDir } from "../helpers/paths.ts";
+import { randArray, rng } from "../kernels/helpers.ts";
 
 const CASE = "v2_page_tiles";
-
-function seeded(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2;
-  }
-  return out;
-}
 
 async function outputs(engine: OcrEngine, fc: FixtureCase): Promise<number[]> {
   const lm = engine.lm;
   const st = lm.newState(16);
-  const logits = lm.prefill(st, seeded(5 * lm.hiddenSize, 3), 5);
+  const logits = lm.prefill(st, randArray(rng(3), 5 * lm.hiddenSize), 5);
   const views = await fc.loadViews();
   const img = engine.vision.encodeImage({
     global: views.global.pixels,
