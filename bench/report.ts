@@ -71,6 +71,12 @@ export function applyTargets(results: Result[]): void {
       const b1 = byName.get(`decode.b1.${r.name.split(".")[2]}`);
       r.target = ">= 3x decode.b1";
       r.pass = r.value === null || !b1 || b1.value === null ? null : r.value >= 3 * b1.value;
+      if (r.value !== null && b1?.value && r.bytes && b1.bytes) {
+        // Both at their bandwidth limits, b8 / b1 tokens/s = 8 x bytes(b1 step) / bytes(b8 step).
+        const bound = (8 * b1.bytes) / r.bytes;
+        const ratio = `${(r.value / b1.value).toFixed(2)}x decode.b1; at the bandwidth limit 8 x ${fmt(b1.bytes)}B / ${fmt(r.bytes)}B = ${bound.toFixed(2)}x`;
+        r.note = r.note ? `${r.note}; ${ratio}` : ratio;
+      }
     } else if (r.name.startsWith("rss.peak")) {
       r.target = "<= 125% of checkpoint";
       r.pass = pct === null ? null : pct <= 125;

@@ -537,6 +537,7 @@ function main(): void {
     `bf16 matmul peak = ${lim.peakKind("bf16")} (vdpbf16ps counted as 2 FMA = 4 FLOP per f32 lane); f32 = ${lim.peakKind("f32")}`,
   );
   console.log(formatTable(results));
+  for (const r of results) if (r.name.startsWith("decode.b8.") && r.note) console.log(`${r.name}: ${r.note}`);
   if (o.json) {
     writeJson(o.json, m, results);
     console.log(`wrote ${o.json}`);

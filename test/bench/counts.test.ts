@@ -147,6 +147,16 @@ describe("bench report", () => {
     assert.equal(rs[5].percent_of_limit, null);
   });
 
+  test("decode.b8 notes its ratio to b1 and the bandwidth bound of the two byte counts", () => {
+    const rs = [
+      result("decode.b1.bf16", 30, "tokens/s", 25, { bytes: 1.2e9 }),
+      result("decode.b8.bf16", 84, "tokens/s", 70, { bytes: 3.2e9, note: "8 sequences" }),
+    ];
+    applyTargets(rs);
+    assert.equal(rs[1].pass, false);
+    assert.equal(rs[1].note, "8 sequences; 2.80x decode.b1; at the bandwidth limit 8 x 1.20GB / 3.20GB = 3.00x");
+  });
+
   test("JSON schema", () => {
     const dir = mkdtempSync(join(tmpdir(), "dsocr-bench-"));
     try {
