@@ -100,7 +100,7 @@ export async function runCli(args: string[], opts: CliOptions): Promise<number> 
     log(`dsocr: cannot load model: ${errorLine(e)}`);
     return EXIT.usage;
   }
-  if (engine.packCacheStatus.startsWith("not written")) log(`dsocr: pack cache ${engine.packCacheStatus}`);
+  if (engine.packCacheStatus.startsWith("not ")) log(`dsocr: pack cache ${engine.packCacheStatus}`);
   const page = pageOptions(opts);
   // What changes the output (a resumed page must have been made with the same).
   const outputSettings = {

@@ -10,7 +10,8 @@
  * half-written cache. The file name carries a key: the SHA-256 of {@link PACK_CACHE_VERSION}, the
  * precision, the int8 group, config.json's bytes and each safetensors file's name, size and
  * modification time (the checkpoint's identity, without reading its gigabytes). A cache whose
- * key, version or entries do not match is ignored and rewritten.
+ * key, version or entries do not match is ignored and rewritten; one that matches but cannot be
+ * read is left alone (the load goes on from the checkpoint).
  */
 import { createHash } from "node:crypto";
 import {
@@ -38,6 +39,17 @@ export class PackCacheMismatch extends Error {
   constructor(file: string, why: string) {
     super(`${file}: ${why}`);
     this.name = "PackCacheMismatch";
+  }
+}
+
+/**
+ * A cache file that matches but cannot be read or mapped (an I/O error, a file system without
+ * mmap): rewriting it would not help, so the load goes on from the checkpoint and leaves it.
+ */
+export class PackCacheReadError extends Error {
+  constructor(file: string, why: string) {
+    super(`${file}: ${why}`);
+    this.name = "PackCacheReadError";
   }
 }
 
@@ -128,25 +140,26 @@ export class PackCacheReader {
 
   /**
    * The next pack, which must be weight `name` packed as `format` `[rows, cols]`.
-   * @throws PackCacheMismatch when it is another weight or cannot be read
+   * @throws PackCacheMismatch when it is another weight; PackCacheReadError when it cannot be read
    */
   take(name: string, format: PackFormat, rows: number, cols: number): PackedWeight {
     const e = this.entries[this.next];
     if (!e || e.name !== name || e.format !== format || e.rows !== rows || e.cols !== cols) {
       throw new PackCacheMismatch(this.file, `entry ${this.next} is not ${name} (${format} [${rows}, ${cols}])`);
     }
-    if (!this.k.loadPacked) throw new PackCacheMismatch(this.file, "the kernels cannot read packs");
+    if (!this.k.loadPacked) throw new PackCacheReadError(this.file, "the kernels cannot read packs");
+    let r: { weight: PackedWeight; fileBytes: number };
     try {
-      const r = this.k.loadPacked(this.fd, e.offset, format, rows, cols, e.group);
-      if (r.fileBytes !== e.bytes) {
-        this.k.releaseWeight?.(r.weight);
-        throw new Error(`${name}: ${e.bytes} bytes in the file, the format takes ${r.fileBytes}`);
-      }
-      this.next++;
-      return r.weight;
+      r = this.k.loadPacked(this.fd, e.offset, format, rows, cols, e.group);
     } catch (err) {
-      throw err instanceof PackCacheMismatch ? err : new PackCacheMismatch(this.file, (err as Error).message);
+      throw new PackCacheReadError(this.file, (err as Error).message);
     }
+    if (r.fileBytes !== e.bytes) {
+      this.k.releaseWeight?.(r.weight);
+      throw new PackCacheMismatch(this.file, `${name}: ${e.bytes} bytes in the file, the format takes ${r.fileBytes}`);
+    }
+    this.next++;
+    return r.weight;
   }
 
   /** @throws PackCacheMismatch when packs were left unread (the model loaded fewer weights) */

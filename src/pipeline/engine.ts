@@ -18,6 +18,7 @@ import type { Dumper } from "../model/dump.ts";
 import { LanguageModel, type LmState } from "../model/language-model.ts";
 import {
   PackCacheMismatch,
+  PackCacheReadError,
   PackCacheReader,
   PackCacheWriter,
   packCacheFile,
@@ -106,8 +107,9 @@ export interface PageInFlight {
 /**
  * Runs `build` with the pack cache asked for (EngineOptions.packCache): replaying a matching
  * cache file, else recording one and writing it after the build. A cache that turns out not to
- * match (or cannot be read) is dropped mid-load: its packs are released and the build runs again
- * from the checkpoint. Failing to write one leaves the load as it is.
+ * match is dropped mid-load (its packs released, the build run again from the checkpoint while
+ * recording a new one); one that matches but cannot be read (mapped) is left alone and the build
+ * runs from the checkpoint. Failing to write one leaves the load as it is.
  */
 function loadWithPackCache<T>(
   dir: string,
@@ -133,8 +135,9 @@ function loadWithPackCache<T>(
       reader.finish();
       return { model, status: `read ${file}` };
     } catch (e) {
-      if (!(e instanceof PackCacheMismatch)) throw e;
+      if (!(e instanceof PackCacheMismatch || e instanceof PackCacheReadError)) throw e;
       release();
+      if (e instanceof PackCacheReadError) return { model: build(), status: `not read (${e.message})` };
     } finally {
       reader.close();
     }
@@ -173,8 +176,8 @@ export class OcrEngine {
     readonly kernels: Kernels,
     private readonly releaseWeights: () => void,
     /**
-     * What the pack cache did at load: `off`, `read <file>`, `written <file>`, or
-     * `not written (<reason>)` (the load itself went ahead without it).
+     * What the pack cache did at load: `off`, `read <file>`, `written <file>`, `not written
+     * (<reason>)` or `not read (<reason>)` (in both the load itself went ahead without it).
      */
     readonly packCacheStatus: string,
   ) {}

@@ -136,3 +136,26 @@ test("CLI --pack-cache <dir>: the first run writes the cache, the second reads i
   assert.deepEqual(run(), first);
   assert.equal(statSync(join(cache, readdirSync(cache)[0])).mtimeMs, mtime, "read, not rewritten");
 });
+
+test("a cache that matches but cannot be read (mapped) is left alone; the load goes on from the checkpoint", async () => {
+  const fc = FixtureCase.load(CASE);
+  const cache = tempDir();
+  const k = getKernels();
+  const first = OcrEngine.load(fc.modelDir, { precision: "bf16", packCache: cache, kernels: k });
+  assert.match(first.packCacheStatus, /^written /);
+  const want = await outputs(first, fc);
+  first.close();
+  const file = join(cache, readdirSync(cache)[0]);
+  const mtime = statSync(file).mtimeMs;
+  const noMap: typeof k = {
+    ...k,
+    loadPacked: () => {
+      throw new Error("loadPacked: No such device");
+    },
+  };
+  const second = OcrEngine.load(fc.modelDir, { precision: "bf16", packCache: cache, kernels: noMap });
+  assert.match(second.packCacheStatus, /^not read \(.*No such device\)$/);
+  assert.deepEqual(await outputs(second, fc), want);
+  second.close();
+  assert.equal(statSync(file).mtimeMs, mtime, "not rewritten");
+});
