@@ -483,14 +483,12 @@ Napi::Value SetBf16Dot(const Napi::CallbackInfo& info) {
 
 // An integer argument in [0, 2^53) (file descriptors, byte positions), or -1 after throwing.
 int64_t file_int(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  const bool ok = info[i].IsNumber() && info[i].As<Napi::Number>().DoubleValue() >= 0 &&
-                  info[i].As<Napi::Number>().DoubleValue() < 9007199254740992.0 &&
-                  std::floor(info[i].As<Napi::Number>().DoubleValue()) == info[i].As<Napi::Number>().DoubleValue();
-  if (!ok) {
+  const double v = info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
+  if (!(v >= 0 && v < 9007199254740992.0 && std::floor(v) == v)) {
     Napi::TypeError::New(info.Env(), std::string(what) + " must be a non-negative integer").ThrowAsJavaScriptException();
     return -1;
   }
-  return info[i].As<Napi::Number>().Int64Value();
+  return static_cast<int64_t>(v);
 }
 
 // savePacked(handle, fd, position) -> bytes the pack spans in the file (data, then scales at the

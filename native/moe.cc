@@ -79,15 +79,16 @@ struct Job {
   QuantX hq{};             // INT8 packs: h quantised with down's group
 };
 
-// The INT8 group of a job's gate and up (0 when neither is INT8; SIZE_MAX when they differ).
-size_t gate_up_group(const MoeWeight& g, const MoeWeight& u) {
-  const size_t a = g.packed && g.packed->fmt == PackFmt::INT8 ? g.packed->group : 0;
-  const size_t b = u.packed && u.packed->fmt == PackFmt::INT8 ? u.packed->group : 0;
-  return a && b && a != b ? SIZE_MAX : (a ? a : b);
-}
-
+// The INT8 group of a weight (0 when it is not INT8).
 size_t int8_group(const MoeWeight& w) {
   return w.packed && w.packed->fmt == PackFmt::INT8 ? w.packed->group : 0;
+}
+
+// The INT8 group of a job's gate and up, which share the quantised x (0 when neither is INT8;
+// SIZE_MAX when they differ).
+size_t gate_up_group(const MoeWeight& g, const MoeWeight& u) {
+  const size_t a = int8_group(g), b = int8_group(u);
+  return a && b && a != b ? SIZE_MAX : (a ? a : b);
 }
 
 }  // namespace
@@ -195,13 +196,13 @@ void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* ou
   // INT8 packs in the fast path: every job's x (and later h) quantised once (buffers kept by the
   // calling thread).
   for (const Job& jb : jobs) small = small && gate_up_group(*jb.g, *jb.u) != SIZE_MAX;
+  // (no dequantised rows: the small-m kernels take the int16 ones)
   thread_local std::vector<QuantXBuf> t_qbuf;
-  constexpr bool qdeq = false;  // the small-m kernels take the int16 rows
   if (small && any_int8) {
     if (t_qbuf.size() < 2 * jobs.size()) t_qbuf.resize(2 * jobs.size());
     for (size_t j = 0; j < jobs.size(); ++j) {
       Job& jb = jobs[j];
-      if (const size_t G = gate_up_group(*jb.g, *jb.u)) jb.xq = quant_x(isa, jb.x, jb.n, H, G, t_qbuf[2 * j], qdeq);
+      if (const size_t G = gate_up_group(*jb.g, *jb.u)) jb.xq = quant_x(isa, jb.x, jb.n, H, G, t_qbuf[2 * j], false);
     }
   }
   // BF16 packs in the fast path: every job's x (and later h) rounded to bf16 pairs once.
@@ -268,7 +269,7 @@ void moe_forward(Isa isa, const MoeLayer& L, const float* x, size_t m, float* ou
   if (any_int8)
     for (size_t j = 0; j < jobs.size(); ++j) {
       Job& jb = jobs[j];
-      if (const size_t G = int8_group(*jb.d)) jb.hq = quant_x(isa, jb.h, jb.n, jb.inter, G, t_qbuf[2 * j + 1], qdeq);
+      if (const size_t G = int8_group(*jb.d)) jb.hq = quant_x(isa, jb.h, jb.n, jb.inter, G, t_qbuf[2 * j + 1], false);
     }
   // Region 2: blocks of output columns; per block every job's down rows, in job order.
   pool::parallel_for((H + BLK2 - 1) / BLK2, [&](size_t t) {

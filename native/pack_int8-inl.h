@@ -24,7 +24,6 @@ constexpr size_t I8P = int8::P;
 constexpr size_t I8KB = int8::KB;
 
 DSOCR_INLINE VT ldq(const int8_t* p) { return I8::load(p); }
-DSOCR_INLINE VT ldq(const float* p) { return V::load(p); }
 
 // Offset of value k of row 0 inside a panel (add i * KB for row i).
 constexpr size_t koff(size_t k) { return (k / I8KB) * I8P * I8KB + k % I8KB; }

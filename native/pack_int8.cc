@@ -86,7 +86,7 @@ QuantX quant_x(Isa isa, const float* x, size_t m, size_t K, size_t G, QuantXBuf&
     constexpr size_t RB = 16;
     pool::parallel_for((m + RB - 1) / RB, [&](size_t t) { rows(t * RB, std::min(m, t * RB + RB)); });
   }
-  return QuantX{buf.q.data(), buf.s.data(), d, m, K, G};
+  return QuantX{buf.q.data(), buf.s.data(), d, m, G};
 }
 
 void quant_rows_into(Isa isa, const float* x, size_t m, size_t K, size_t G, int16_t* q, size_t ldq, float* s) {

@@ -38,7 +38,7 @@ struct QuantX {
   const int16_t* q = nullptr;
   const float* s = nullptr;
   const float* deq = nullptr;
-  size_t m = 0, K = 0, G = 0;
+  size_t m = 0, G = 0;
 };
 
 // Owns the buffers of a QuantX (reused between calls).

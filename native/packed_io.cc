@@ -7,12 +7,9 @@
 
 #include "weight_alloc.h"
 
-#if defined(__unix__) || defined(__APPLE__)
+#if DSOCR_WEIGHT_MMAP  // Unix: pread / pwrite / mmap
 #include <sys/mman.h>
 #include <unistd.h>
-#define DSOCR_PIO 1
-#else
-#define DSOCR_PIO 0
 #endif
 
 namespace dsocr {
@@ -22,7 +19,7 @@ namespace {
 constexpr size_t CHUNK = size_t{1} << 30;  // bytes per pread/pwrite call
 constexpr size_t PAGE = 4096;              // file offsets of data and scales: multiples of this
 
-#if DSOCR_PIO
+#if DSOCR_WEIGHT_MMAP
 // length bytes of fd at pos (a multiple of PAGE) mapped copy-on-write, or null. The pages come
 // from the page cache as the kernels first touch them; MADV_WILLNEED starts reading them ahead.
 void* map_at(int fd, uint64_t pos, size_t length, std::string& err) {
@@ -37,7 +34,7 @@ void* map_at(int fd, uint64_t pos, size_t length, std::string& err) {
 #endif
 
 bool io_all(bool write, int fd, void* buf, size_t n, uint64_t pos, std::string& err) {
-#if DSOCR_PIO
+#if DSOCR_WEIGHT_MMAP
   char* p = static_cast<char*>(buf);
   while (n > 0) {
     const size_t want = n < CHUNK ? n : CHUNK;
@@ -94,7 +91,7 @@ Packed* load_packed(int fd, uint64_t pos, PackFmt fmt, size_t rows, size_t cols,
     delete p;
     return nullptr;
   }
-#if DSOCR_PIO && DSOCR_WEIGHT_MMAP
+#if DSOCR_WEIGHT_MMAP
   // The packs are mapped, not copied: weight_free (munmap) releases them like allocated ones.
   p->data = map_at(fd, pos, data_alloc, err);
   if (p->data && scales_alloc) p->scales = static_cast<float*>(map_at(fd, spos, scales_alloc, err));

@@ -87,7 +87,10 @@ export function prepareWeight(ctx: LoadContext, w: Weight): Weight {
  * context's precision ({@link prepareWeight}). When it gets packed and the context has a
  * {@link LoadContext.readBuffer}, the stored values are read into that buffer rather than a
  * fresh array: the packed weight is a copy, so the buffer is free again for the next weight.
- * @throws CheckpointError when the tensor is missing or has another shape
+ * With a pack cache: replayed from it ({@link cachedPack}) without touching the checkpoint, or
+ * recorded into it ({@link recordPack}).
+ * @throws CheckpointError when the tensor is missing or has another shape; PackCacheMismatch /
+ *   PackCacheReadError when a replayed cache holds another weight next or cannot be read
  */
 export function readPackedWeight(ctx: LoadContext, name: string, shape: number[]): Weight {
   const cached = cachedPack(
